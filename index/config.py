@@ -1,0 +1,49 @@
+"""Settings of the indexing side; the answering side extends them (``assistant.config``).
+
+Read from the environment (prefix ``ASSISTANT_``, ``__`` for nesting) and an
+optional ``.env`` file. Only entry points build a settings object; library code
+receives it as an argument.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.models import default_cache_dir
+
+
+class IndexSettings(BaseSettings):
+    """Where the documents and the index live, and how documents become vectors."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    docs_dir: Path = Field(Path("documents"), description="Folder of the documents to index.")
+    data_dir: Path = Field(
+        Path("data"), description="Folder of the index: Chroma files (embedded mode), manifest, reports, feedback."
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (e.g. http://127.0.0.1:8000). Empty: Chroma embedded in data_dir/chroma.",
+    )
+    collection_prefix: str = Field("chunks", description="Prefix of the Chroma collection names.")
+    embedding_model: str = Field(
+        "embeddinggemma-300m",
+        description="Embedding model: a known key (embeddinggemma-300m, all-minilm-l6-v2), "
+        "a local sentence-transformers folder or a model id already in the local cache.",
+    )
+    embedding_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="auto: bfloat16 when the CPU supports it natively, else float32."
+    )
+    embedding_batch_size: int = Field(16, ge=1, description="Passages encoded per batch.")
+    model_cache_dir: Path = Field(
+        default_factory=default_cache_dir, description="Where verified models are assembled (outside the repository)."
+    )
+    chunk_size: int = Field(800, ge=100, description="Target chunk length in characters (measured, see README).")
+    chunk_overlap: int = Field(120, ge=0, description="Characters shared by consecutive chunks.")
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped and reported.")

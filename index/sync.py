@@ -1,0 +1,313 @@
+"""Bring the index in line with the documents folder: plan (pure), then apply (effects)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from index.chunking import Chunk, split_document
+from index.embeddings import Embedder
+from index.loaders import SUPPORTED_SUFFIXES, LoadError, load_bytes
+from index.manifest import DocumentEntry, Manifest, read_manifest, write_json_atomic, write_manifest
+from index.store import PAGE_NONE, Store, collection_name
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 32
+
+
+class SyncBusyError(RuntimeError):
+    """Another sync holds the lock."""
+
+
+@dataclass(frozen=True)
+class ScannedFile:
+    source: str
+    path: Path
+    size: int
+    hash: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    unchanged: list[str]
+    renamed: list[tuple[str, str]]  # (old source, new source): same bytes, nothing to embed
+
+    @property
+    def to_index(self) -> list[str]:
+        return self.added + self.changed
+
+
+def plan_sync(previous: dict[str, str], current: dict[str, str], rebuild: bool = False) -> SyncPlan:
+    """Compare {source: hash} before and after; decide what each file needs."""
+    if rebuild:
+        previous = {}
+    added = sorted(s for s in current if s not in previous)
+    removed = sorted(s for s in previous if s not in current)
+    changed = sorted(s for s in current if s in previous and previous[s] != current[s])
+    unchanged = sorted(s for s in current if s in previous and previous[s] == current[s])
+    removed_by_hash: dict[str, list[str]] = {}
+    for source in removed:
+        removed_by_hash.setdefault(previous[source], []).append(source)
+    renamed = [(removed_by_hash[current[s]][0], s) for s in added if removed_by_hash.get(current[s])]
+    return SyncPlan(added, changed, removed, unchanged, renamed)
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    renamed: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    documents_total: int = 0
+    seconds: float = 0.0
+    rebuilt: bool = False
+    finished_at: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "changed": self.changed,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "chunks_total": self.chunks_total,
+            "seconds": round(self.seconds, 3),
+            "renamed": self.renamed,
+            "chunks_embedded": self.chunks_embedded,
+            "documents_total": self.documents_total,
+            "rebuilt": self.rebuilt,
+            "finished_at": self.finished_at,
+        }
+
+
+def scan_documents(docs_dir: Path, max_bytes: int) -> list[ScannedFile]:
+    """List the documents folder (hidden files skipped), hashing each readable file."""
+    if not docs_dir.is_dir():
+        raise FileNotFoundError(f"Le dossier de documents {docs_dir} n'existe pas.")
+    out: list[ScannedFile] = []
+    for path in sorted(p for p in docs_dir.rglob("*") if p.is_file() or p.is_symlink()):
+        rel = path.relative_to(docs_dir)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        source = rel.as_posix()
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            out.append(ScannedFile(source, path, 0, error=f"fichier inaccessible ({exc.strerror})"))
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            out.append(
+                ScannedFile(
+                    source, path, size,
+                    error=f"format non pris en charge ({path.suffix or 'sans extension'}) : ignoré",
+                )
+            )
+        elif size > max_bytes:
+            out.append(
+                ScannedFile(
+                    source, path, size,
+                    error=f"fichier trop volumineux ({size / 1e6:.1f} Mo > {max_bytes / 1e6:.1f} Mo) : ignoré",
+                )
+            )
+        else:
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError as exc:
+                out.append(
+                    ScannedFile(source, path, size, error=f"lecture impossible ({exc.strerror}) : vérifiez les droits")
+                )
+                continue
+            out.append(ScannedFile(source, path, size, hash=digest))
+    return out
+
+
+def _metadata(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "doc_hash": chunk.doc_hash,
+        "page": PAGE_NONE if chunk.page is None else chunk.page,
+        "start": chunk.start,
+        "end": chunk.end,
+        "index": chunk.index,
+    }
+
+
+def _batches(items: list[Chunk], size: int) -> Iterable[list[Chunk]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def journal_path(data_dir: Path) -> Path:
+    return data_dir / "sync-journal.json"
+
+
+class Indexer:
+    """Applies sync plans to a store; one sync at a time per data folder."""
+
+    def __init__(
+        self,
+        docs_dir: Path,
+        data_dir: Path,
+        store: Store,
+        embedder: Embedder,
+        collection_prefix: str = "chunks",
+        chunk_size: int = 800,
+        chunk_overlap: int = 120,
+        max_file_bytes: int = 50_000_000,
+    ) -> None:
+        self.docs_dir = docs_dir
+        self.data_dir = data_dir
+        self.store = store
+        self.embedder = embedder
+        self.collection = collection_name(collection_prefix, embedder.identity)
+        self.chunking = {"size": chunk_size, "overlap": chunk_overlap}
+        self.max_file_bytes = max_file_bytes
+
+    def lock(self, wait_seconds: float = 0) -> FileLock:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.data_dir / ".sync.lock"), timeout=wait_seconds)
+
+    def sync(
+        self,
+        wait_seconds: float = 0,
+        rebuild: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> SyncReport:
+        """Index what changed; raise SyncBusyError when another sync runs."""
+        try:
+            with self.lock(wait_seconds):
+                return self._sync_locked(rebuild, progress)
+        except Timeout as exc:
+            raise SyncBusyError(
+                "Une autre synchronisation de l'index est déjà en cours. Attendez qu'elle se termine "
+                "(ou relancez avec --wait 600)."
+            ) from exc
+
+    def _sync_locked(self, rebuild: bool, progress: Callable[[int, int, str], None] | None) -> SyncReport:
+        started = time.perf_counter()
+        report = SyncReport()
+        previous = read_manifest(self.data_dir) or Manifest()
+        self._collect_garbage(previous)
+        space_changed = bool(previous.collection) and previous.collection != self.collection
+        rebuild = rebuild or space_changed or (bool(previous.documents) and previous.chunking != self.chunking)
+        report.rebuilt = rebuild and bool(previous.documents)
+        if space_changed:
+            log.warning("embedding model changed (%s -> %s): full rebuild", previous.embedding, self.embedder.identity)
+
+        scanned = scan_documents(self.docs_dir, self.max_file_bytes)
+        current = {f.source: f.hash for f in scanned if f.hash}
+        old = {s: d.hash for s, d in previous.documents.items()}
+        plan = plan_sync(old, current, rebuild)
+        for f in scanned:
+            if f.error:
+                report.failed.append({"source": f.source, "error": f.error})
+
+        entries: dict[str, DocumentEntry] = {s: previous.documents[s] for s in plan.unchanged}
+        by_source = {f.source: f for f in scanned}
+        reusable = {d.hash: d for d in previous.documents.values()} if not rebuild else {}
+        work: list[tuple[str, list[Chunk], DocumentEntry]] = []
+        for source in plan.to_index:
+            f = by_source[source]
+            assert f.hash is not None
+            if f.hash in reusable:  # renamed or duplicated: same bytes, same chunks
+                old_entry = reusable[f.hash]
+                entries[source] = DocumentEntry(source, f.hash, old_entry.title, f.size, old_entry.chunks, old_entry.pages)
+                continue
+            try:
+                document = load_bytes(f.path.read_bytes(), f.path.name)
+            except LoadError as exc:
+                report.failed.append({"source": source, "error": str(exc)})
+                if source in previous.documents and not rebuild:
+                    entries[source] = previous.documents[source]  # keep serving the last good version
+                continue
+            except OSError as exc:
+                report.failed.append({"source": source, "error": f"lecture impossible ({exc.strerror})"})
+                continue
+            chunks = split_document(document, f.hash, self.chunking["size"], self.chunking["overlap"])
+            pages = sum(1 for p in document.pages if p.number is not None) or None
+            entry = DocumentEntry(source, f.hash, document.title, f.size, len(chunks), pages)
+            entries[source] = entry
+            work.append((source, chunks, entry))
+
+        new_hashes = sorted({e.hash for _, _, e in work})
+        # Journal first: if we die while writing, the next sync knows what to clean.
+        write_json_atomic(journal_path(self.data_dir), {"collection": self.collection, "hashes": new_hashes})
+        report.chunks_embedded = self._embed_missing([c for _, chunks, _ in work for c in chunks], progress)
+
+        failed_sources = {f["source"] for f in report.failed}
+        report.added = [s for s in plan.added if s in entries and s not in failed_sources]
+        report.changed = [s for s in plan.changed if s in entries and s not in failed_sources]
+        report.unchanged = plan.unchanged
+        report.renamed = [{"from": a, "to": b} for a, b in plan.renamed]
+        report.removed = [s for s in plan.removed if s not in entries]
+        manifest = Manifest(
+            collection=self.collection,
+            embedding=self.embedder.identity,
+            chunking=dict(self.chunking),
+            generation=previous.generation + 1,
+            synced_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            documents=dict(sorted(entries.items())),
+        )
+        write_manifest(self.data_dir, manifest)  # the commit point
+        stale = sorted(previous.live_hashes - manifest.live_hashes) if not space_changed else []
+        self.store.delete_documents(self.collection, stale)
+        if space_changed:
+            self.store.delete_collection(previous.collection)
+        journal_path(self.data_dir).unlink(missing_ok=True)
+
+        report.chunks_total = manifest.chunks_total
+        report.documents_total = len(manifest.documents)
+        report.seconds = time.perf_counter() - started
+        report.finished_at = manifest.synced_at
+        write_json_atomic(self.data_dir / "last-sync.json", report.to_json())
+        with (self.data_dir / "sync-history.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+        return report
+
+    def _embed_missing(self, chunks: list[Chunk], progress: Callable[[int, int, str], None] | None) -> int:
+        existing = set()
+        for batch in _batches(chunks, 500):
+            existing |= self.store.existing_ids(self.collection, [c.id for c in batch])
+        todo = list({c.id: c for c in chunks if c.id not in existing}.values())
+        done = 0
+        for batch in _batches(todo, EMBED_BATCH):
+            vectors = self.embedder.embed_documents([c.text for c in batch])
+            self.store.upsert(
+                self.collection, [c.id for c in batch], vectors, [c.text for c in batch], [_metadata(c) for c in batch]
+            )
+            done += len(batch)
+            if progress:
+                progress(done, len(todo), batch[-1].doc_hash)
+        return done
+
+    def _collect_garbage(self, manifest: Manifest) -> None:
+        """Remove what an interrupted sync wrote but never committed."""
+        path = journal_path(self.data_dir)
+        try:
+            journal = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return
+        if journal.get("collection") == manifest.collection:
+            orphans = sorted(set(journal.get("hashes", [])) - manifest.live_hashes)
+            self.store.delete_documents(manifest.collection, orphans)
+        elif journal.get("collection") and journal["collection"] != manifest.collection:
+            self.store.delete_collection(journal["collection"])  # a rebuild that never committed
+        log.info("cleaned up after an interrupted sync")
+        path.unlink(missing_ok=True)
