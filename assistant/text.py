@@ -1,0 +1,81 @@
+"""Text helpers shared by retrieval, citations and evaluation (French-aware)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'", "“": '"', "”": '"', "«": '"', "»": '"', "„": '"'})
+_SPACES = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """Normalize as the golden-set format says: no accents, lower case, ASCII quotes, one space."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", stripped.lower().translate(_QUOTES)).strip()
+
+
+def fold(text: str) -> str:
+    """Accent-free lower case, keeping everything else (for matching)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower().translate(_QUOTES)
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    import stopwordsiso
+
+    words = set(stopwordsiso.stopwords("fr")) | set(stopwordsiso.stopwords("en"))
+    return frozenset(fold(w) for w in words)
+
+
+_ELISION = re.compile(r"\b(?:l|d|qu|j|m|n|s|t|c|jusqu|lorsqu|puisqu|quoiqu)'", re.IGNORECASE)
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?")
+
+
+def tokenize(text: str, drop_stopwords: bool = True) -> list[str]:
+    """Split into accent-folded words; elisions (l', d', qu') cut off; stop words dropped."""
+    folded = _ELISION.sub(" ", fold(text))
+    words = _TOKEN.findall(folded)
+    if not drop_stopwords:
+        return words
+    stop = stopwords()
+    return [w for w in words if w not in stop and (len(w) > 1 or w.isdigit())]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"»”)]?\s+(?=[A-ZÀ-ÖØ-Þ0-9«\"“(])|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences (French and English punctuation, bullet lines)."""
+    parts = [p.strip(" \t•-–*") for p in _SENTENCE_END.split(text)]
+    return [p for p in parts if p and re.search(r"\w", p)]
+
+
+_FRENCH_HINTS = re.compile(
+    r"\b(le|la|les|des|du|de|est|sont|une|un|quel|quelle|quels|quelles|combien|qui|quand|où|ou|pourquoi|"
+    r"comment|et|en|au|aux|avec|pour|dans|sur|ont|été|il|elle|ce|cette)\b"
+)
+_ENGLISH_HINTS = re.compile(
+    r"\b(the|is|are|was|were|what|which|who|when|where|why|how|many|much|does|did|do|of|and|in|to|with|for|"
+    r"has|have|it|this|that|there)\b"
+)
+
+
+def detect_language(text: str) -> str:
+    """Return "fr" or "en" (the two languages of this assistant); French when unsure."""
+    lowered = text.lower()
+    if re.search(r"[àâçéèêëîïôûùüÿœ]", lowered):
+        french_bonus = 2
+    else:
+        french_bonus = 0
+    fr = len(_FRENCH_HINTS.findall(lowered)) + french_bonus
+    en = len(_ENGLISH_HINTS.findall(lowered))
+    if fr == en:
+        import py3langid
+
+        lang, _ = py3langid.classify(text)
+        return "en" if lang == "en" else "fr"
+    return "en" if en > fr else "fr"
