@@ -22,9 +22,9 @@ class Settings(IndexSettings):
     # retrieval (values chosen by measurement on the golden sets: see README)
     top_k: int = Field(4, ge=1, le=20, description="Passages given to the model for one answer.")
     candidates: int = Field(30, ge=5, description="Candidates taken from each of dense and keyword search before fusion.")
-    dense_weight: float = Field(0.7, ge=0, le=1, description="Weight of dense search in the fusion (keyword search gets the rest).")
+    dense_weight: float = Field(0.8, ge=0, le=1, description="Weight of dense search in the fusion (keyword search gets the rest).")
     abstain_below: float = Field(
-        0.42,
+        0.38,
         ge=0,
         le=1,
         description="Abstain when the best passage's dense similarity is below this (calibrated on golden sets).",
@@ -44,7 +44,7 @@ class Settings(IndexSettings):
     llm_threads: int = Field(0, ge=0, description="CPU threads for the embedded model (0: all cores).")
     llm_context: int = Field(4096, ge=1024, description="Context window of the embedded model, in tokens.")
     max_answer_tokens: int = Field(320, ge=16, description="Longest answer, in tokens.")
-    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature (low: faithful answers).")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (low: faithful answers).")
     unsupported_sentences: Literal["flag", "drop"] = Field(
         "flag", description="What to do with an answer sentence that no passage supports: flag it or drop it."
     )

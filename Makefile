@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make run` (web chat on the sample corpus) and `make test`.
+.PHONY: setup setup-test run sync test test-fast lint eval eval-dev bench clean
+
+VPY := .venv/bin/python
+
+setup:
+	@bash scripts/setup.sh
+
+setup-test: setup
+	@bash scripts/setup-test.sh
+
+sync: setup
+	$(VPY) -m index sync
+
+run: setup
+	$(VPY) -m index sync || test $$? -eq 1
+	$(VPY) app.py
+
+lint: setup
+	$(VPY) -m ruff check .
+	$(VPY) -m ruff format --check .
+	$(VPY) -m mypy
+
+test: setup-test lint
+	bash scripts/test.sh
+
+test-fast: setup
+	$(VPY) -m pytest -q tests/unit
+
+eval-dev: setup
+	$(VPY) -m assistant eval --questions ../shared/eval/dev.jsonl --out eval-results/dev
+
+bench: setup
+	$(VPY) bench/bench_index.py
+	$(VPY) bench/bench_retrieval.py
+	$(VPY) bench/bench_answer.py
+
+clean:
+	rm -rf data eval-results test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,71 @@
+"""Prompt templates from ``prompts/``, their placeholders checked when loaded."""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+
+EXPECTED = {
+    "answer_system": {"refusal", "language_name"},
+    "answer_user": {"passages", "question", "language_instruction"},
+    "rewrite": {"history", "question"},
+}
+
+REFUSALS = {
+    "fr": "Je ne trouve pas cette information dans les documents.",
+    "en": "I cannot find this information in the documents.",
+}
+LANGUAGE_NAMES = {"fr": "français", "en": "anglais"}
+LANGUAGE_INSTRUCTIONS = {
+    "fr": "Réponds en français.",
+    "en": "The question is in English: answer in English (translate the facts from the French passages).",
+}
+
+
+class PromptError(ValueError):
+    """A template is missing or its placeholders are not the expected ones."""
+
+
+@dataclass(frozen=True)
+class Prompts:
+    answer_system: str
+    answer_user: str
+    rewrite: str
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def load_prompts(folder: Path = PROMPTS_DIR) -> Prompts:
+    """Read every template and check that it uses exactly the placeholders the code fills."""
+    texts: dict[str, str] = {}
+    for name, expected in EXPECTED.items():
+        path = folder / f"{name}.md"
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError as exc:
+            raise PromptError(f"Modèle de prompt manquant : {path}") from exc
+        try:
+            found = placeholders(text)
+        except ValueError as exc:
+            raise PromptError(f"{path} : accolade mal formée ({exc})") from exc
+        if found != expected:
+            raise PromptError(
+                f"{path} : champs {sorted(found)} au lieu de {sorted(expected)} "
+                "(doublez les accolades littérales : {{ }})."
+            )
+        texts[name] = text
+    return Prompts(**texts)
+
+
+_TAGS = re.compile(r"</?\s*passages?\b[^>]*>", re.IGNORECASE)
+
+
+def quote_passage(text: str) -> str:
+    """Neutralize anything in a document that could close or open a passage tag."""
+    return _TAGS.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)

