@@ -33,8 +33,8 @@ def normalize_layout(text: str) -> str:
     return text.strip()
 
 
-def chunk_id(doc_hash: str, page: int | None, start: int, end: int) -> str:
-    return hashlib.sha256(f"{doc_hash}:{page}:{start}:{end}".encode()).hexdigest()[:32]
+def chunk_id(doc_hash: str, page: int | None, index: int, start: int, end: int) -> str:
+    return hashlib.sha256(f"{doc_hash}:{page}:{index}:{start}:{end}".encode()).hexdigest()[:32]
 
 
 def make_splitter(size: int, overlap: int) -> RecursiveCharacterTextSplitter:
@@ -44,7 +44,6 @@ def make_splitter(size: int, overlap: int) -> RecursiveCharacterTextSplitter:
         separators=FRENCH_SEPARATORS,
         is_separator_regex=True,
         keep_separator=False,
-        add_start_index=True,
         strip_whitespace=True,
     )
 
@@ -57,13 +56,17 @@ def split_document(document: LoadedDocument, doc_hash: str, size: int, overlap: 
         text = normalize_layout(page.text)
         if not text:
             continue
-        for piece in splitter.create_documents([text]):
-            body = piece.page_content
-            start = int(piece.metadata.get("start_index", -1))
-            if start < 0 or text[start : start + len(body)] != body:
+        cursor = 0
+        for body in splitter.split_text(text):
+            # chunks come in order: the next one starts after the previous start (repeated
+            # text would otherwise map two chunks to one offset)
+            start = text.find(body, cursor)
+            if start < 0:
                 start = text.find(body)
+            cursor = start + 1
             end = start + len(body)
+            index = len(chunks)
             chunks.append(
-                Chunk(chunk_id(doc_hash, page.number, start, end), doc_hash, page.number, start, end, len(chunks), body)
+                Chunk(chunk_id(doc_hash, page.number, index, start, end), doc_hash, page.number, start, end, index, body)
             )
     return chunks

@@ -44,6 +44,6 @@ class IndexSettings(BaseSettings):
     model_cache_dir: Path = Field(
         default_factory=default_cache_dir, description="Where verified models are assembled (outside the repository)."
     )
-    chunk_size: int = Field(800, ge=100, description="Target chunk length in characters (measured, see README).")
-    chunk_overlap: int = Field(120, ge=0, description="Characters shared by consecutive chunks.")
+    chunk_size: int = Field(600, ge=100, description="Target chunk length in characters (measured, see README).")
+    chunk_overlap: int = Field(90, ge=0, description="Characters shared by consecutive chunks.")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped and reported.")

@@ -106,12 +106,14 @@ def load_pdf(data: bytes, name: str) -> LoadedDocument:
 
 
 def load_docx(data: bytes, name: str) -> LoadedDocument:
+    import zipfile
+
     import docx  # python-docx
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
         document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise LoadError("document Word illisible ou corrompu : réenregistrez-le au format .docx") from exc
     paragraphs = [p.text for p in document.paragraphs]
     for table in document.tables:
@@ -134,7 +136,7 @@ def load_html(data: bytes, name: str) -> LoadedDocument:
     soup = BeautifulSoup(decode_text(data), "html.parser")
     for tag in soup(["script", "style", "noscript", "nav", "footer", "header"]):
         tag.decompose()
-    heading = soup.find(["h1", "title"])
+    heading = soup.find("h1") or soup.find("title")
     text = soup.get_text("\n")
     text = re.sub(r"\n\s*\n+", "\n\n", text)
     title = heading.get_text(" ", strip=True) if heading else ""

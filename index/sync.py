@@ -168,8 +168,8 @@ class Indexer:
         store: Store,
         embedder: Embedder,
         collection_prefix: str = "chunks",
-        chunk_size: int = 800,
-        chunk_overlap: int = 120,
+        chunk_size: int = 600,
+        chunk_overlap: int = 90,
         max_file_bytes: int = 50_000_000,
     ) -> None:
         self.docs_dir = docs_dir

@@ -1,0 +1,48 @@
+"""Chunks follow paragraphs and sentences, carry exact offsets and stable ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.chunking import normalize_layout, split_document
+from index.loaders import LoadedDocument, Page, load_bytes
+
+DOC = Path(__file__).resolve().parents[2] / "documents" / "001_178c4dfcf0b6c658.txt"
+
+
+def test_offsets_point_at_the_chunk_text() -> None:
+    doc = load_bytes(DOC.read_bytes(), DOC.name)
+    text = normalize_layout(doc.pages[0].text)
+    chunks = split_document(doc, "abc", 600, 90)
+    assert len(chunks) > 5
+    for c in chunks:
+        assert text[c.start : c.end] == c.text
+        assert len(c.text) <= 600
+
+
+def test_chunks_end_at_sentence_or_paragraph_boundaries() -> None:
+    doc = load_bytes(DOC.read_bytes(), DOC.name)
+    text = normalize_layout(doc.pages[0].text)
+    chunks = split_document(doc, "abc", 600, 90)
+    for c in chunks[:-1]:
+        after = text[c.end : c.end + 1]
+        assert after.isspace(), f"cut inside a word: {c.text[-30:]!r}|{text[c.end:c.end + 20]!r}"
+        assert c.text.rstrip()[-1] in ".!?…»”" or after == "\n", f"cut inside a sentence: {c.text[-60:]!r}"
+
+
+def test_ids_are_stable_and_depend_on_content() -> None:
+    doc = LoadedDocument("t", (Page(None, "Une phrase. " * 200),))
+    first = [c.id for c in split_document(doc, "h1", 600, 90)]
+    again = [c.id for c in split_document(doc, "h1", 600, 90)]
+    other = [c.id for c in split_document(doc, "h2", 600, 90)]
+    assert first == again
+    assert not set(first) & set(other)
+    assert len(set(first)) == len(first)
+
+
+def test_a_chunk_never_crosses_a_page() -> None:
+    doc = LoadedDocument("t", (Page(1, "Page un. " * 30), Page(2, "Page deux. " * 30)))
+    chunks = split_document(doc, "h", 200, 30)
+    for c in chunks:
+        assert ("un" in c.text) != ("deux" in c.text)
+        assert c.page == (1 if "un" in c.text else 2)

@@ -1,0 +1,175 @@
+"""Change-aware sync: only what changed is embedded; removed files leave nothing; bad files are reported."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from index.manifest import read_manifest
+from index.store import Store
+from index.sync import Indexer, SyncBusyError, plan_sync
+from tests.fakes import HashEmbedder
+
+
+def make_indexer(docs: Path, data: Path, embedder: HashEmbedder | None = None, **kw) -> Indexer:  # type: ignore[no-untyped-def]
+    return Indexer(docs, data, Store.open(data), embedder or HashEmbedder(), **kw)
+
+
+def stored_hashes(indexer: Indexer) -> set[str]:
+    return indexer.store.doc_hashes(indexer.collection)
+
+
+def test_plan_sync_is_pure_and_sees_renames() -> None:
+    plan = plan_sync({"a.txt": "1", "b.txt": "2", "c.txt": "3"}, {"a.txt": "1", "b.txt": "9", "d.txt": "3", "e.txt": "5"})
+    assert plan.unchanged == ["a.txt"]
+    assert plan.changed == ["b.txt"]
+    assert plan.removed == ["c.txt"]
+    assert plan.added == ["d.txt", "e.txt"]
+    assert plan.renamed == [("c.txt", "d.txt")]
+    assert plan_sync({"a.txt": "1"}, {"a.txt": "1"}, rebuild=True).added == ["a.txt"]
+
+
+def test_first_sync_then_noop_sync_computes_nothing(docs: Path, tmp_path: Path) -> None:
+    embedder = HashEmbedder()
+    indexer = make_indexer(docs, tmp_path / "data", embedder)
+    first = indexer.sync()
+    assert sorted(first.added) == sorted(p.name for p in docs.iterdir())
+    assert first.chunks_total == indexer.store.count(indexer.collection) > 0
+    done = embedder.embedded
+    second = indexer.sync()
+    assert embedder.embedded == done, "a no-op sync must embed nothing"
+    assert second.chunks_embedded == 0
+    assert second.unchanged == first.added and not second.added and not second.changed and not second.removed
+
+
+def test_changed_and_removed_files_leave_no_stale_chunks(docs: Path, tmp_path: Path) -> None:
+    embedder = HashEmbedder()
+    indexer = make_indexer(docs, tmp_path / "data", embedder)
+    indexer.sync()
+    target = docs / "004_2f689f248befe050.txt"
+    old_hash = read_manifest(tmp_path / "data").documents[target.name].hash  # type: ignore[union-attr]
+    target.write_text(target.read_text(encoding="utf-8") + "\n\nNouveau paragraphe : 42 internes accueillis en 2026.", encoding="utf-8")
+    (docs / "003_3e44cb0d4884cc0f.txt").unlink()
+    before = embedder.embedded
+    report = indexer.sync()
+    assert report.changed == [target.name]
+    assert report.removed == ["003_3e44cb0d4884cc0f.txt"]
+    manifest = read_manifest(tmp_path / "data")
+    assert manifest is not None
+    assert stored_hashes(indexer) == manifest.live_hashes, "Chroma holds exactly the live documents"
+    assert old_hash not in stored_hashes(indexer)
+    assert embedder.embedded - before == manifest.documents[target.name].chunks
+    assert report.chunks_total == indexer.store.count(indexer.collection)
+
+
+def test_renamed_file_is_not_embedded_again(docs: Path, tmp_path: Path) -> None:
+    embedder = HashEmbedder()
+    indexer = make_indexer(docs, tmp_path / "data", embedder)
+    indexer.sync()
+    before = embedder.embedded
+    (docs / "000_1bb8a8b098313e5b.txt").rename(docs / "france-chine.txt")
+    report = indexer.sync()
+    assert embedder.embedded == before
+    assert report.renamed == [{"from": "000_1bb8a8b098313e5b.txt", "to": "france-chine.txt"}]
+    manifest = read_manifest(tmp_path / "data")
+    assert "france-chine.txt" in manifest.documents and "000_1bb8a8b098313e5b.txt" not in manifest.documents  # type: ignore[union-attr]
+    assert stored_hashes(indexer) == manifest.live_hashes  # type: ignore[union-attr]
+
+
+def test_bad_files_are_reported_and_the_rest_indexed(docs: Path, tmp_path: Path) -> None:
+    (docs / "vide.txt").write_bytes(b"")
+    (docs / "faux.pdf").write_bytes(os.urandom(2000))
+    (docs / "photo.png").write_bytes(b"\x89PNG....")
+    (docs / "gros.txt").write_text("x" * 30_000)
+    (docs / "ancien.txt").write_bytes("Coopération médicale à Huê : l'hôpital régional accueille des internes.".encode("cp1252"))
+    (docs / "lien-casse.txt").symlink_to(docs / "n-existe-pas.txt")  # unreadable, even for root
+    indexer = make_indexer(docs, tmp_path / "data", max_file_bytes=20_000)
+    report = indexer.sync()
+    failed = {f["source"]: f["error"] for f in report.failed}
+    assert "vide" in failed["vide.txt"]
+    assert "corrompu" in failed["faux.pdf"]
+    assert "non pris en charge" in failed["photo.png"]
+    assert "trop volumineux" in failed["gros.txt"]
+    assert "inaccessible" in failed["lien-casse.txt"] or "lecture impossible" in failed["lien-casse.txt"]
+    assert "ancien.txt" in report.added, "Windows-1252 text is indexed, not refused"
+    assert "000_1bb8a8b098313e5b.txt" in report.added
+    manifest = read_manifest(tmp_path / "data")
+    chunks = indexer.store.chunks(indexer.collection, [manifest.documents["ancien.txt"].hash])  # type: ignore[union-attr]
+    assert "Huê" in chunks[0].text
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_permissions_are_reported(docs: Path, tmp_path: Path) -> None:
+    secret = docs / "secret.txt"
+    secret.write_text("confidentiel")
+    secret.chmod(0)
+    report = make_indexer(docs, tmp_path / "data").sync()
+    assert any(f["source"] == "secret.txt" and "droits" in f["error"] for f in report.failed)
+
+
+def test_a_changed_file_that_breaks_keeps_its_last_good_version(docs: Path, tmp_path: Path) -> None:
+    indexer = make_indexer(docs, tmp_path / "data")
+    indexer.sync()
+    good = read_manifest(tmp_path / "data").documents["002_54283c736e98043b.txt"]  # type: ignore[union-attr]
+    (docs / "002_54283c736e98043b.txt").write_bytes(b"\x00\x01\x02\x03" * 400)
+    report = indexer.sync()
+    assert [f["source"] for f in report.failed] == ["002_54283c736e98043b.txt"]
+    assert read_manifest(tmp_path / "data").documents["002_54283c736e98043b.txt"] == good  # type: ignore[union-attr]
+    assert good.hash in stored_hashes(indexer)
+
+
+def test_changed_embedding_model_rebuilds_in_a_new_space(docs: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = make_indexer(docs, data, HashEmbedder(identity="model-a"))
+    first.sync()
+    second = make_indexer(docs, data, HashEmbedder(identity="model-b"))
+    report = second.sync()
+    assert report.rebuilt
+    assert sorted(report.added) == sorted(p.name for p in docs.iterdir())
+    names = second.store.collection_names()
+    assert second.collection in names and first.collection not in names, "no mix of vector spaces"
+    assert read_manifest(data).embedding == "model-b"  # type: ignore[union-attr]
+
+
+def test_second_sync_at_once_is_refused_with_a_message(docs: Path, tmp_path: Path) -> None:
+    indexer = make_indexer(docs, tmp_path / "data")
+    with indexer.lock():
+        other = threading.Thread(target=lambda: None)
+        other.start()
+        with pytest.raises(SyncBusyError, match="déjà en cours"):
+            make_indexer(docs, tmp_path / "data").sync()
+        other.join()
+    assert make_indexer(docs, tmp_path / "data").sync().added  # free again
+
+
+def test_leftovers_of_an_interrupted_sync_are_cleaned(docs: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    indexer = make_indexer(docs, data)
+    indexer.sync()
+    # what a sync killed after writing chunks but before committing leaves behind:
+    indexer.store.upsert(indexer.collection, ["orphan-1"], HashEmbedder().embed_documents(["x"]), ["x"],
+                         [{"doc_hash": "dead", "page": -1, "start": 0, "end": 1, "index": 0}])
+    (data / "sync-journal.json").write_text(json.dumps({"collection": indexer.collection, "hashes": ["dead"]}))
+    assert "dead" in stored_hashes(indexer)
+    indexer.sync()
+    assert "dead" not in stored_hashes(indexer)
+    assert not (data / "sync-journal.json").exists()
+
+
+def test_missing_docs_folder(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="n'existe pas"):
+        make_indexer(tmp_path / "absent", tmp_path / "data").sync()
+
+
+def test_identical_files_share_chunks(docs: Path, tmp_path: Path) -> None:
+    shutil.copy(docs / "003_3e44cb0d4884cc0f.txt", docs / "copie.txt")
+    embedder = HashEmbedder()
+    indexer = make_indexer(docs, tmp_path / "data", embedder)
+    report = indexer.sync()
+    assert "copie.txt" in report.added
+    assert report.chunks_total == indexer.store.count(indexer.collection)
