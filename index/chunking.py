@@ -43,7 +43,7 @@ def make_splitter(size: int, overlap: int) -> RecursiveCharacterTextSplitter:
         chunk_overlap=min(overlap, size // 2),
         separators=FRENCH_SEPARATORS,
         is_separator_regex=True,
-        keep_separator=False,
+        keep_separator="end",  # pieces are joined back with their own whitespace: chunks stay exact substrings
         strip_whitespace=True,
     )
 

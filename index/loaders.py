@@ -58,6 +58,12 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    try:
+        # French office documents that are not UTF-8 are nearly always Windows-1252; short
+        # texts are too ambiguous for statistical detection (é/ŕ of Central European pages).
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()

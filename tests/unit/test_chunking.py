@@ -46,3 +46,11 @@ def test_a_chunk_never_crosses_a_page() -> None:
     for c in chunks:
         assert ("un" in c.text) != ("deux" in c.text)
         assert c.page == (1 if "un" in c.text else 2)
+
+
+def test_chunks_are_exact_substrings_of_the_text() -> None:
+    for path in sorted(DOC.parent.iterdir()):
+        doc = load_bytes(path.read_bytes(), path.name)
+        text = normalize_layout(doc.pages[0].text)
+        for c in split_document(doc, "h", 600, 90):
+            assert c.text in text and "(?<=" not in c.text
