@@ -162,14 +162,14 @@ def render(checked: Sequence[CheckedSentence], drop_unsupported: bool, language:
     flag = " ⚠ (non vérifié dans les documents)" if language == "fr" else " ⚠ (not found in the documents)"
     parts = []
     for s in checked:
+        body = s.text.rstrip()
+        end = body[-1] if body and body[-1] in ".!?" else ""
+        body = body[:-1] if end else body
         if s.claims and not s.supported:
             if drop_unsupported:
                 continue
-            parts.append(s.text + flag)
+            parts.append(f"{body}{flag}{end or '.'}")
         elif s.citations:
-            body = s.text.rstrip()
-            end = body[-1] if body and body[-1] in ".!?" else ""
-            body = body[:-1] if end else body
             parts.append(f"{body} {''.join(f'[{n}]' for n in s.citations)}{end or '.'}")
         else:
             parts.append(s.text)

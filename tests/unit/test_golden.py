@@ -1,0 +1,73 @@
+"""The golden-set format and scoring rules of eval/FORMAT.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.golden import GoldenSetError, answer_matches, load_golden, retrieval_metrics, supports
+from assistant.text import normalize
+from tests.conftest import GOLDEN, SHARED_EVAL
+
+
+def test_normalization_follows_the_format() -> None:
+    assert normalize("Huê") == "hue"
+    assert normalize("  L’Accord\u00a0 signé\u202fen 1993 ") == "l'accord signe en 1993"
+    assert normalize("« Français »") == '" francais "'
+
+
+def test_evidence_and_patterns() -> None:
+    assert supports("… l’Accord intergouvernemental signé en 1993 ne constitue …", ["l'accord intergouvernemental signe en 1993"])
+    assert supports("18  postes  de  conseillers", ["18 postes de conseillers"])
+    assert answer_matches("Près de 1 200 étudiants", ["1 ?200"])
+    assert not answer_matches("Près de 1 300 étudiants", ["1 ?200"])
+
+
+def test_retrieval_metrics() -> None:
+    m = retrieval_metrics([1, 2, None, 6])
+    assert m == {"hit@1": 0.25, "hit@3": 0.5, "hit@5": 0.5, "mrr@10": pytest.approx((1 + 0.5 + 1 / 6) / 4)}
+
+
+def test_malformed_lines_are_named_and_the_rest_kept(tmp_path: Path) -> None:
+    good = {"id": "a", "lang": "fr", "answerable": True, "question": "Q ?", "answer_patterns": ["x"], "evidence": ["y"], "extra": 1}
+    lines = [
+        json.dumps(good),
+        "{not json",
+        json.dumps({**good, "id": "b", "lang": "de"}),
+        json.dumps({**good, "id": "c", "answer_patterns": ["(unclosed"]}),
+        json.dumps({**good}),
+        "",
+        json.dumps({**good, "id": "d", "history": [{"role": "user", "content": "avant"}]}),
+    ]
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(GoldenSetError) as err:
+        load_golden(path)
+    problems = "\n".join(err.value.problems)
+    assert "ligne 2 : JSON invalide" in problems
+    assert "ligne 3 : lang" in problems
+    assert "ligne 4 :" in problems and "invalide" in problems
+    assert "ligne 5 : identifiant « a » en double" in problems
+    assert [q.id for q in err.value.questions] == ["a", "d"]
+    assert err.value.questions[1].history[0].content == "avant"
+    assert "--keep-going" in str(err.value)
+
+
+@pytest.mark.parametrize("path", [GOLDEN, SHARED_EVAL])
+def test_shipped_golden_sets_are_valid(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    questions = load_golden(path)
+    assert len(questions) >= 10
+
+
+def test_project_golden_set_has_what_the_issue_asks() -> None:
+    rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    categories = [r.get("category") for r in rows]
+    assert len(rows) >= 72
+    assert sum(not r["answerable"] for r in rows) >= 12
+    for needed in ("english", "follow-up", "paraphrase", "near-miss", "two-documents"):
+        assert needed in categories
+    assert all(r.get("history") for r in rows if r.get("category") == "follow-up")
