@@ -99,11 +99,15 @@ class OllamaBackend:
             temperature=self.temperature,
             client_kwargs={"timeout": self.timeout},
         )
+        finished = False
         try:
             for chunk in chat.stream([(m["role"], m["content"]) for m in messages]):
+                finished = finished or bool(chunk.response_metadata.get("done") or chunk.response_metadata.get("done_reason"))
                 text = chunk.content if isinstance(chunk.content, str) else ""
                 if text:
                     yield text
+            if not finished:  # Ollama ends every answer with a "done" line; no line means a cut
+                raise GenerationError("stream ended without Ollama's final message")
         except Exception as exc:  # httpx, ollama.ResponseError, JSON errors: all mean the same to a user
             if "not found" in str(exc).lower():
                 raise BackendUnavailable(
