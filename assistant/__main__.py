@@ -240,6 +240,24 @@ def settings_table() -> None:
         typer.echo(f"| `ASSISTANT_{name.upper()}` | `{default}` | {field.description} |")
 
 
+@app.command("add-user")
+def add_user(
+    name: Annotated[str, typer.Argument(help="Nom de connexion.")],
+    users_file: Annotated[Path, typer.Option("--file", help="Fichier JSON des utilisateurs (hors du dépôt).")],
+    admin: Annotated[bool, typer.Option("--admin", help="Donner l'accès à la page Admin.")] = False,
+) -> None:
+    """Ajoute ou met à jour un utilisateur (le mot de passe est demandé, seule son empreinte est gardée)."""
+    from assistant.service import hash_password
+
+    password = typer.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise fail("mot de passe trop court (8 caractères au moins).")
+    users = json.loads(users_file.read_text(encoding="utf-8")) if users_file.exists() else {}
+    users[name] = {"password_sha256": hash_password(password, name), "admin": admin}
+    users_file.write_text(json.dumps(users, indent=1, ensure_ascii=False), encoding="utf-8")
+    typer.echo(f"Utilisateur « {name} » enregistré dans {users_file}{' (administrateur)' if admin else ''}.")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app()

@@ -76,17 +76,25 @@ def strip_markers(text: str) -> tuple[str, list[int]]:
     return _MARKER.sub("", text).strip(), found
 
 
-def facts_hold(sentence: str, passage_text: str) -> bool:
-    """Every number and proper name of the sentence appears in the passage."""
-    passage_numbers = numbers_in(passage_text)
-    if not numbers_in(sentence) <= passage_numbers:
+def facts_hold(sentence: str, passage_text: str, context: str = "") -> bool:
+    """Every number and proper name of the sentence appears in the passage.
+
+    Names and numbers taken from the question (``context``) are not claims of the
+    answer: restating them is not checked against the passage.
+    """
+    if not numbers_in(sentence) - numbers_in(context) <= numbers_in(passage_text):
         return False
-    passage_words = set(re.findall(r"[\w\-]+", fold(passage_text)))
-    return all(name in passage_words or name in fold(passage_text) for name in proper_names(sentence))
+    folded = fold(passage_text)
+    passage_words = set(re.findall(r"[\w\-]+", folded))
+    names = proper_names(sentence) - set(tokenize(context))
+    return all(name in passage_words or name in folded for name in names)
 
 
-def lexical_support(sentence: str, passage_text: str) -> float:
+def lexical_support(sentence: str, passage_text: str, context: str = "") -> float:
+    """Share of the sentence's own words (those not taken from the question) found in the passage."""
     words = set(tokenize(sentence))
+    own = words - set(tokenize(context))
+    words = own or words
     if not words:
         return 0.0
     return len(words & set(tokenize(passage_text))) / len(words)
@@ -110,20 +118,27 @@ def best_quote(sentence: str, passage: Passage, similarity: Similarity | None = 
 
 
 def check_sentence(
-    sentence: str, marked: Sequence[int], passages: Sequence[Passage], similarity: Similarity | None = None
+    sentence: str,
+    marked: Sequence[int],
+    passages: Sequence[Passage],
+    similarity: Similarity | None = None,
+    context: str = "",
 ) -> tuple[list[int], bool, bool]:
     """Return (supporting passage numbers, supported, has claims) for one sentence."""
     if not tokenize(sentence) and not numbers_in(sentence):
         return [], True, False
     given = {p.rank: p for p in passages}
     ordered = [n for n in marked if n in given] + [p.rank for p in passages if p.rank not in marked]
-    lexical_ok = [n for n in ordered if facts_hold(sentence, given[n].text) and lexical_support(sentence, given[n].text) >= LEXICAL_SUPPORT]
+    def lexical(n: int) -> float:
+        return lexical_support(sentence, given[n].text, context)
+
+    lexical_ok = [n for n in ordered if facts_hold(sentence, given[n].text, context) and lexical(n) >= LEXICAL_SUPPORT]
     if lexical_ok:
         # keep the model's own choices when they are verified; else the best one
-        chosen = [n for n in lexical_ok if n in marked] or [max(lexical_ok, key=lambda n: lexical_support(sentence, given[n].text))]
+        chosen = [n for n in lexical_ok if n in marked] or [max(lexical_ok, key=lexical)]
         return chosen, True, True
     if similarity is not None:
-        factual = [n for n in ordered if facts_hold(sentence, given[n].text)]
+        factual = [n for n in ordered if facts_hold(sentence, given[n].text, context)]
         if factual:
             scores = {}
             for n in factual:
@@ -136,7 +151,7 @@ def check_sentence(
 
 
 def cite(
-    answer: str, passages: Sequence[Passage], similarity: Similarity | None = None
+    answer: str, passages: Sequence[Passage], similarity: Similarity | None = None, question: str = ""
 ) -> tuple[list[CheckedSentence], list[Citation]]:
     """Check every sentence of an answer against the passages the model was given."""
     checked: list[CheckedSentence] = []
@@ -146,7 +161,7 @@ def cite(
         text, marked = strip_markers(raw)
         if not text:
             continue
-        numbers, supported, claims = check_sentence(text, marked, passages, similarity)
+        numbers, supported, claims = check_sentence(text, marked, passages, similarity, question)
         checked.append(CheckedSentence(text, tuple(numbers), supported, claims))
         for n in numbers:
             used.setdefault(n, best_quote(text, given[n], similarity))

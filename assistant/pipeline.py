@@ -178,7 +178,8 @@ class Assistant:
             yield finish(text, citations, False, "", checked)
             return
 
-        messages = self.messages(question, passages, language)
+        # a follow-up is answered as its standalone form, so that "le", "son"... are resolved
+        messages = self.messages(standalone if history else question, passages, language)
         pieces: list[str] = []
         for delta in self.backend.stream(messages, self.max_answer_tokens):
             if not pieces:
@@ -191,7 +192,7 @@ class Assistant:
         if not raw or is_refusal(first):
             yield finish(self.abstention_text(language), [], True, "model-refusal", tokens=tokens, draft=raw)
             return
-        checked, citations = cite(raw, passages, self.similarity)
+        checked, citations = cite(raw, passages, self.similarity, standalone)
         if not any(s.supported and s.claims for s in checked):
             yield finish(self.abstention_text(language), [], True, "unsupported", checked, tokens, raw)
             return
@@ -218,15 +219,15 @@ class Assistant:
         fallback = f"{previous[-1]} {question}"
         if isinstance(self.backend, ExtractiveBackend):
             return fallback
-        lines = [f"{'Utilisateur' if t['role'] == 'user' else 'Assistant'} : {t['content'][:600]}" for t in history[-6:]]
+        lines = [f"« {t['content'][:300]} »" if t["role"] == "user" else f"(réponse : {t['content'][:200]})" for t in history[-4:]]
         prompt = self.prompts.rewrite.format(history="\n".join(lines), question=question)
         try:
             rewritten = "".join(self.backend.stream([{"role": "user", "content": prompt}], 64)).strip()
         except Exception:  # a failed rewrite must not cost the answer
             log.exception("rewrite failed; using the previous question as context")
             return fallback
-        rewritten = rewritten.splitlines()[0].strip(" \"«»") if rewritten else ""
-        if not rewritten or len(rewritten) > 400 or is_refusal(rewritten):
+        rewritten = rewritten.splitlines()[0].removeprefix("Question réécrite :").strip(" \"«»") if rewritten else ""
+        if not rewritten or len(rewritten) > 400 or is_refusal(rewritten) or rewritten.startswith(("Conversation", "Dernière question")):
             return fallback
         # keep the conversation's words too: a weak rewrite must not lose the topic
         return f"{rewritten} ({previous[-1]})"

@@ -62,3 +62,12 @@ def test_cross_language_support_uses_similarity() -> None:
     assert checked[0].supported and citations[0].n == 2 and calls
     checked, _ = cite("The agreement was signed in 1994.", [P1], similarity)
     assert not checked[0].supported, "numbers are checked before any similarity"
+
+
+def test_names_from_the_question_are_context_not_claims() -> None:
+    faury = passage(1, "« Il faut s'adapter », rappelle Pierre Faury, co-président de la FHAC.")
+    question = "Qui est le co-président de la French Healthcare Alliance China ?"
+    checked, _ = cite("Pierre Faury est co-président de la French Healthcare Alliance China.", [faury], question=question)
+    assert checked[0].supported
+    checked, _ = cite("Jean Dupont est co-président de la French Healthcare Alliance China.", [faury], question=question)
+    assert not checked[0].supported, "a name the question did not give must be in the passage"

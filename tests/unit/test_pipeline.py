@@ -104,7 +104,7 @@ def test_follow_up_is_rewritten_before_retrieval(retriever: Retriever) -> None:
     answer = make(retriever, backend).ask("Est-il prévu de le renouveler ?", history)
     assert answer.standalone_question.startswith("Un nouvel Accord intergouvernemental")
     assert "Est-il prévu de le renouveler ?" in backend.calls[0][0]["content"], "the rewrite prompt carries the follow-up"
-    assert "Est-il prévu de le renouveler ?" in backend.calls[1][1]["content"], "the answer prompt keeps the user's words"
+    assert "Question : Un nouvel Accord intergouvernemental" in backend.calls[1][1]["content"], "the model answers the standalone form"
     assert not answer.abstained and "nouvel Accord intergouvernemental" in answer.citations[0].quote
 
 
