@@ -87,8 +87,8 @@ def test_upload_then_rebuild_then_ask_while_rebuilding(web_app: RunningApp, tmp_
     client = Client(web_app.url, verbose=False)
     report = client.predict([handle_file(str(new))] + [handle_file(str(p)) for p in bulk], False, api_name="/upload")[0]
     assert "ajouté : `jumelage-lyon-hue.txt`" in report
-    again = client.predict([handle_file(str(new))], False, api_name="/upload")
-    assert again is None or "refusé" in str(again)
+    with pytest.raises(Exception, match="existe déjà"):  # never silently overwritten
+        client.predict([handle_file(str(new))], False, api_name="/upload")
     rebuild = client.submit(api_name="/rebuild")
     time.sleep(1.0)
     started = time.time()
@@ -99,7 +99,8 @@ def test_upload_then_rebuild_then_ask_while_rebuilding(web_app: RunningApp, tmp_
     assert answered_during, f"the chat waited for the rebuild ({time.time() - started:.1f} s)"
     assert "ajouté : `jumelage-lyon-hue.txt`" in result[0]
     after = client.predict("Combien d'infirmiers le jumelage entre Lyon et Huê forme-t-il chaque année ?", [], api_name="/ask")
-    assert "14" in after["answer"] and after["citations"][0]["source"] == "jumelage-lyon-hue.txt"
+    # the new document is searchable (the 0.5B test model is too weak to trust its wording here)
+    assert after["passages"][0]["source"] == "jumelage-lyon-hue.txt" and "14 infirmiers" in after["passages"][0]["text"]
 
 
 def test_upload_refuses_path_escapes_and_wrong_types(web_app: RunningApp, tmp_path: Path) -> None:
