@@ -17,17 +17,17 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # documents stay private: no analytics
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-import gradio as gr  # noqa: E402
+import gradio as gr
 
-from assistant.config import Settings  # noqa: E402
-from assistant.llm import BackendUnavailable, GenerationError  # noqa: E402
-from assistant.pipeline import Answer, QuestionError  # noqa: E402
-from assistant.retrieval import EmptyIndexError  # noqa: E402
-from assistant.service import AccessDenied, Service, UploadError  # noqa: E402
-from index.loaders import SUPPORTED_SUFFIXES  # noqa: E402
-from index.models import ModelError  # noqa: E402
-from index.store import StoreError  # noqa: E402
-from index.sync import SyncBusyError  # noqa: E402
+from assistant.config import Settings
+from assistant.llm import BackendUnavailable, GenerationError
+from assistant.pipeline import Answer, QuestionError
+from assistant.retrieval import EmptyIndexError
+from assistant.service import AccessDenied, Service, UploadError
+from index.loaders import SUPPORTED_SUFFIXES
+from index.models import ModelError
+from index.store import StoreError
+from index.sync import SyncBusyError
 
 log = logging.getLogger("app")
 
@@ -48,7 +48,18 @@ mark { background: #ffe58a; }
 
 def user_message(exc: Exception) -> str:
     """Turn any failure into a French sentence saying what to do; the details go to the log."""
-    if isinstance(exc, QuestionError | EmptyIndexError | BackendUnavailable | GenerationError | StoreError | ModelError | UploadError | SyncBusyError | AccessDenied):
+    if isinstance(
+        exc,
+        QuestionError
+        | EmptyIndexError
+        | BackendUnavailable
+        | GenerationError
+        | StoreError
+        | ModelError
+        | UploadError
+        | SyncBusyError
+        | AccessDenied,
+    ):
         return str(exc)
     log.exception("unexpected error")
     return "Une erreur inattendue s'est produite. Réessayez ; si elle revient, prévenez un administrateur (détails dans le journal du serveur)."
@@ -70,9 +81,14 @@ def sources_markdown(answer: Answer) -> str:
         parts = []
         for c in answer.citations:
             where = f", page {c.page}" if c.page is not None else ""
-            parts.append(f"**[{c.n}] {html.escape(c.title)}** — `{c.source}`{where}\n\n{blockquote(highlight(c.passage_text, c.quote))}")
+            parts.append(
+                f"**[{c.n}] {html.escape(c.title)}** — `{c.source}`{where}\n\n{blockquote(highlight(c.passage_text, c.quote))}"
+            )
         return "\n\n".join(parts)
-    lines = [f"**[{p.rank}] {html.escape(p.title)}** — `{p.source}` ({p.location})\n\n{blockquote(html.escape(p.text[:300]) + '…')}" for p in answer.passages[:3]]
+    lines = [
+        f"**[{p.rank}] {html.escape(p.title)}** — `{p.source}` ({p.location})\n\n{blockquote(html.escape(p.text[:300]) + '…')}"
+        for p in answer.passages[:3]
+    ]
     return "\n\n".join(lines) or "Aucun passage."
 
 
@@ -109,7 +125,9 @@ def conversation(history: list[dict[str, Any]]) -> list[dict[str, str]]:
 def build_app(service: Service) -> gr.Blocks:
     settings = service.settings
     login_note = (
-        "Connexion requise." if service.login_required else "Sans comptes configurés : accessible seulement depuis cette machine (127.0.0.1)."
+        "Connexion requise."
+        if service.login_required
+        else "Sans comptes configurés : accessible seulement depuis cette machine (127.0.0.1)."
     )
 
     with gr.Blocks(title="Assistant coopération santé") as demo:
@@ -133,18 +151,27 @@ def build_app(service: Service) -> gr.Blocks:
                         )
                         with gr.Row():
                             msg = gr.Textbox(
-                                elem_id="chat-input", placeholder="Votre question (français ou anglais)…", show_label=False, scale=6, lines=1, max_lines=4,
+                                elem_id="chat-input",
+                                placeholder="Votre question (français ou anglais)…",
+                                show_label=False,
+                                scale=6,
+                                lines=1,
+                                max_lines=4,
                             )
                             send = gr.Button("Envoyer", variant="primary", elem_id="send", scale=1)
                         gr.Examples(EXAMPLES, inputs=msg, label="Exemples de questions")
                         with gr.Row():
                             new_chat = gr.Button("Nouvelle conversation", elem_id="new-chat")
                             doc_filter = gr.Dropdown(
-                                choices=list(service.status()["sources"]), multiselect=True, label="Limiter la recherche à certains documents (facultatif)",
+                                choices=list(service.status()["sources"]),
+                                multiselect=True,
+                                label="Limiter la recherche à certains documents (facultatif)",
                                 elem_id="doc-filter",
                             )
                         with gr.Accordion("Commenter la dernière réponse", open=False):
-                            comment = gr.Textbox(label="Commentaire (facultatif, conservé localement pour les administrateurs)", elem_id="comment")
+                            comment = gr.Textbox(
+                                label="Commentaire (facultatif, conservé localement pour les administrateurs)", elem_id="comment"
+                            )
                             send_comment = gr.Button("Envoyer le commentaire", elem_id="send-comment")
                     with gr.Column(scale=2):
                         gr.Markdown("### Voir une source dans son document")
@@ -156,7 +183,9 @@ def build_app(service: Service) -> gr.Blocks:
                 with gr.Row():
                     upload = gr.File(
                         label=f"Ajouter des documents ({', '.join(SUPPORTED_SUFFIXES)} ; {settings.max_upload_mb:g} Mo maximum)",
-                        file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload",
+                        file_count="multiple",
+                        file_types=list(SUPPORTED_SUFFIXES),
+                        elem_id="upload",
                     )
                     with gr.Column():
                         overwrite = gr.Checkbox(label="Remplacer les fichiers existants du même nom", elem_id="overwrite")
@@ -189,18 +218,28 @@ def build_app(service: Service) -> gr.Blocks:
             assert final is not None
             text = final.text
             if final.abstained:
-                text += "\n\n_Abstention : les documents ne contiennent pas cette réponse._" if final.language == "fr" else "\n\n_Abstention: the documents do not hold this answer._"
+                text += (
+                    "\n\n_Abstention : les documents ne contiennent pas cette réponse._"
+                    if final.language == "fr"
+                    else "\n\n_Abstention: the documents do not hold this answer._"
+                )
             history[-1]["content"] = text
             title = "Sources" if final.citations else "Passages les plus proches"
-            history.append({"role": "assistant", "content": sources_markdown(final), "metadata": {"title": title, "status": "done"}})
+            history.append(
+                {"role": "assistant", "content": sources_markdown(final), "metadata": {"title": title, "status": "done"}}
+            )
             yield history, "", final, gr.update(choices=source_choices(final), value=None)
 
         chat_inputs = [msg, chatbot, doc_filter]
         chat_outputs = [chatbot, msg, last_answer, source_pick]
         msg.submit(respond, chat_inputs, chat_outputs, api_name="chat")
         send.click(respond, chat_inputs, chat_outputs, api_visibility="private")
-        new_chat.click(lambda: ([], "", None, gr.update(choices=[], value=None), "", gr.update(visible=False)), None,
-                       [chatbot, msg, last_answer, source_pick, viewer, download], api_visibility="private")
+        new_chat.click(
+            lambda: ([], "", None, gr.update(choices=[], value=None), "", gr.update(visible=False)),
+            None,
+            [chatbot, msg, last_answer, source_pick, viewer, download],
+            api_visibility="private",
+        )
 
         def show_source(choice: str | None, answer: Answer | None) -> tuple[str, Any]:
             if not choice or answer is None:
@@ -311,7 +350,12 @@ def build_app(service: Service) -> gr.Blocks:
                 raise gr.Error(user_message(exc)) from exc
             return report_markdown(report.to_json()), status_text(request), gr.update(choices=list(service.status()["sources"]))
 
-        demo.load(lambda request: (gr.update(visible=service.is_admin(getattr(request, "username", None)))), None, [admin_tab], api_visibility="private")
+        demo.load(
+            lambda request: gr.update(visible=service.is_admin(getattr(request, "username", None))),
+            None,
+            [admin_tab],
+            api_visibility="private",
+        )
         refresh.click(admin_refresh, None, [status_md, problems_md], api_name="status")
         admin_tab.select(admin_refresh, None, [status_md, problems_md], api_visibility="private")
         add_files.click(add_documents, [upload, overwrite], [upload_md, upload], api_name="upload")
@@ -363,7 +407,7 @@ def main() -> None:
         )
         host = "127.0.0.1"
     if not service.login_required:
-        print("Sans comptes configurés : accessible seulement depuis cette machine (http://127.0.0.1:%d)." % settings.port)
+        print(f"Sans comptes configurés : accessible seulement depuis cette machine (http://127.0.0.1:{settings.port}).")
     print(service.assistant.backend_note)
     demo = build_app(service)
     demo.queue(default_concurrency_limit=1)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from assistant.config import Backend, Settings
+from assistant.config import Settings
 from assistant.llm import BackendUnavailable, GenerationError, make_backend
 from assistant.pipeline import Answer, Assistant, QuestionError
 from assistant.retrieval import EmptyIndexError, Retriever
@@ -103,7 +103,9 @@ def ask(
     data: DataOpt = None,
     backend: BackendOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Un seul objet JSON sur la sortie standard.")] = False,
-    document: Annotated[list[str] | None, typer.Option("--document", help="Limiter la recherche à ce document (répétable).")] = None,
+    document: Annotated[
+        list[str] | None, typer.Option("--document", help="Limiter la recherche à ce document (répétable).")
+    ] = None,
 ) -> None:
     """Pose une question aux documents ; la réponse s'affiche au fil de l'eau avec ses sources."""
     settings = build_settings(data, backend)
@@ -153,11 +155,15 @@ def evaluate(
     questions: Annotated[Path, typer.Option("--questions", help="Jeu de questions JSON Lines (voir eval/FORMAT.md).")],
     data: DataOpt = None,
     backend: BackendOpt = None,
-    retrieval_only: Annotated[bool, typer.Option("--retrieval-only", help="Mesurer la recherche seulement (sans modèle).")] = False,
+    retrieval_only: Annotated[
+        bool, typer.Option("--retrieval-only", help="Mesurer la recherche seulement (sans modèle).")
+    ] = False,
     out: Annotated[Path, typer.Option("--out", help="Dossier des résultats.")] = Path("eval-results"),
     fail_under: Annotated[list[str] | None, typer.Option("--fail-under", help="METRIQUE=VALEUR ; code 1 si non atteint.")] = None,
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Évaluer les lignes valides d'un fichier mal formé.")] = False,
-    baseline: Annotated[bool, typer.Option("--baseline", help="Mesurer aussi la chaîne naïve des tutoriels, pour comparer.")] = False,
+    baseline: Annotated[
+        bool, typer.Option("--baseline", help="Mesurer aussi la chaîne naïve des tutoriels, pour comparer.")
+    ] = False,
     limit: Annotated[int, typer.Option("--limit", help="Ne prendre que les N premières questions (0 : toutes).")] = 0,
 ) -> None:
     """Évalue l'assistant sur un jeu de questions de référence ; écrit results.json, report.md, metrics.png."""
@@ -182,6 +188,7 @@ def evaluate(
     settings = build_settings(data, backend)
     retriever = build_retriever(settings)
     assistant = None if retrieval_only else build_assistant(settings, retriever, backend)
+
     def rewrite(q: str, history: list[dict[str, str]]) -> str:
         previous = [t["content"] for t in history if t["role"] == "user"]
         return f"{previous[-1]} {q}" if previous else q  # the no-LLM rewrite of retrieval-only mode
@@ -207,7 +214,19 @@ def evaluate(
         "backend": assistant.backend.label if assistant else "aucun (recherche seule)",
         "seconds": round(time.perf_counter() - started, 1),
         "malformed_lines": malformed,
-        "settings": {k: settings.model_dump(mode="json")[k] for k in ("top_k", "candidates", "dense_weight", "abstain_below", "chunk_size", "chunk_overlap", "embedding_model", "llm_model")},
+        "settings": {
+            k: settings.model_dump(mode="json")[k]
+            for k in (
+                "top_k",
+                "candidates",
+                "dense_weight",
+                "abstain_below",
+                "chunk_size",
+                "chunk_overlap",
+                "embedding_model",
+                "llm_model",
+            )
+        },
     }
     write_report(out, metrics, results, base, meta)
     columns = {"ce projet": metrics} | ({"référence naïve": base["metrics"]} if base else {})

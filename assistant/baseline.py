@@ -57,7 +57,11 @@ class NaiveBaseline:
                 self.texts[cid] = (path.relative_to(docs_dir).as_posix(), document.title)
         for i in range(0, len(ids), 64):
             self.store.upsert(
-                self.collection, ids[i : i + 64], embedder.embed_documents(texts[i : i + 64]), texts[i : i + 64], metas[i : i + 64]
+                self.collection,
+                ids[i : i + 64],
+                embedder.embed_documents(texts[i : i + 64]),
+                texts[i : i + 64],
+                metas[i : i + 64],
             )
 
     def retrieve(self, query: str, k: int, sources: Sequence[str] | None = None) -> Retrieval:
@@ -65,9 +69,17 @@ class NaiveBaseline:
         hits = self.store.query(self.collection, self.embedder.embed_query(query), k)
         passages = [
             Passage(
-                rank=i, chunk_id=h.id, source=self.texts[h.id][0], title=self.texts[h.id][1], page=None,
-                start=h.start, end=h.end, text=h.text, score=round(1 - (h.distance or 0), 4),
-                dense=round(1 - (h.distance or 0), 4), keyword=0.0,
+                rank=i,
+                chunk_id=h.id,
+                source=self.texts[h.id][0],
+                title=self.texts[h.id][1],
+                page=None,
+                start=h.start,
+                end=h.end,
+                text=h.text,
+                score=round(1 - (h.distance or 0), 4),
+                dense=round(1 - (h.distance or 0), 4),
+                keyword=0.0,
             )
             for i, h in enumerate(hits, start=1)
         ]
@@ -89,10 +101,17 @@ class NaiveBaseline:
         abstained = not text or is_refusal(text) or "don't know" in text.lower() or "ne sais pas" in text.lower()
         citations = [Citation(p.rank, p.source, p.title, p.page, p.text[:200], p.chunk_id, p.text) for p in retrieval.passages]
         yield Answer(
-            text=text, citations=[] if abstained else citations, abstained=abstained, language=detect_language(question),
-            backend=self.backend.name, backend_label=self.backend.label, passages=retrieval.passages,
+            text=text,
+            citations=[] if abstained else citations,
+            abstained=abstained,
+            language=detect_language(question),
+            backend=self.backend.name,
+            backend_label=self.backend.label,
+            passages=retrieval.passages,
             timings={"retrieval": retrieval.seconds, "first_token": first or total, "total": total},
-            question=question, standalone_question=question, draft=text,
+            question=question,
+            standalone_question=question,
+            draft=text,
         )
 
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None) -> Answer:

@@ -129,6 +129,7 @@ def check_sentence(
         return [], True, False
     given = {p.rank: p for p in passages}
     ordered = [n for n in marked if n in given] + [p.rank for p in passages if p.rank not in marked]
+
     def lexical(n: int) -> float:
         return lexical_support(sentence, given[n].text, context)
 

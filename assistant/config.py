@@ -22,7 +22,9 @@ class Settings(IndexSettings):
     # retrieval (values chosen by measurement on the golden sets: see README)
     top_k: int = Field(4, ge=1, le=20, description="Passages given to the model for one answer.")
     candidates: int = Field(30, ge=5, description="Candidates taken from each of dense and keyword search before fusion.")
-    dense_weight: float = Field(0.8, ge=0, le=1, description="Weight of dense search in the fusion (keyword search gets the rest).")
+    dense_weight: float = Field(
+        0.8, ge=0, le=1, description="Weight of dense search in the fusion (keyword search gets the rest)."
+    )
     abstain_below: float = Field(
         0.38,
         ge=0,
@@ -32,10 +34,14 @@ class Settings(IndexSettings):
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted, in characters.")
 
     # generation
-    backend: Backend = Field("auto", description="auto (Ollama, else embedded model, else extractive), ollama, llamacpp or extractive.")
+    backend: Backend = Field(
+        "auto", description="auto (Ollama, else embedded model, else extractive), ollama, llamacpp or extractive."
+    )
     ollama_url: str = Field("http://127.0.0.1:11434", description="Address of your Ollama server.")
     ollama_model: str = Field("qwen2.5:7b-instruct", description="Ollama model name (pull it first: ollama pull <name>).")
-    ollama_num_ctx: int = Field(8192, ge=2048, description="Context window asked from Ollama (its default of 4096 truncates silently).")
+    ollama_num_ctx: int = Field(
+        8192, ge=2048, description="Context window asked from Ollama (its default of 4096 truncates silently)."
+    )
     ollama_timeout: float = Field(120.0, gt=0, description="Seconds to wait for Ollama.")
     llm_model: str = Field(
         "qwen2.5-coder-1.5b-instruct-q4_k_m",

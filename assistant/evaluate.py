@@ -97,38 +97,28 @@ def score(results: Sequence[QuestionResult], with_answers: bool) -> dict[str, An
     metrics.update(retrieval_metrics([r.first_support for r in answerable]))
     if not with_answers:
         return metrics
-    answered = [r for r in results if r.answer is not None]
-    ans_ok = [r for r in answered if r.question.answerable]
-    unans = [r for r in answered if not r.question.answerable]
+    answered = [(r.question, r.answer) for r in results if r.answer is not None]
+    ans_ok = [(q, a) for q, a in answered if q.answerable]
+    unans = [(q, a) for q, a in answered if not q.answerable]
     n_ok = len(ans_ok) or 1
-    metrics["answer_accuracy"] = (
-        sum(1 for r in ans_ok if not r.answer.abstained and answer_matches(r.answer.text, r.question.answer_patterns))  # type: ignore[union-attr]
-        / n_ok
-    )
-    citations = [
-        (r, c) for r in answered if not r.answer.abstained for c in r.answer.citations  # type: ignore[union-attr]
-    ]
+    metrics["answer_accuracy"] = sum(1 for q, a in ans_ok if not a.abstained and answer_matches(a.text, q.answer_patterns)) / n_ok
+    citations = [(q, c) for q, a in answered if not a.abstained for c in a.citations]
     metrics["citation_precision"] = (
-        sum(1 for r, c in citations if supports(c.passage_text, r.question.evidence)) / len(citations) if citations else 0.0
+        sum(1 for q, c in citations if supports(c.passage_text, q.evidence)) / len(citations) if citations else 0.0
     )
-    answered_ok = [r for r in ans_ok if not r.answer.abstained]  # type: ignore[union-attr]
+    answered_ok = [(q, a) for q, a in ans_ok if not a.abstained]
     metrics["citation_recall"] = (
-        sum(1 for r in answered_ok if any(supports(c.passage_text, r.question.evidence) for c in r.answer.citations))  # type: ignore[union-attr]
-        / len(answered_ok)
+        sum(1 for q, a in answered_ok if any(supports(c.passage_text, q.evidence) for c in a.citations)) / len(answered_ok)
         if answered_ok
         else 0.0
     )
-    metrics["abstention_recall"] = (
-        sum(1 for r in unans if r.answer.abstained) / len(unans) if unans else 0.0  # type: ignore[union-attr]
-    )
-    metrics["false_abstention_rate"] = sum(1 for r in ans_ok if r.answer.abstained) / n_ok  # type: ignore[union-attr]
+    metrics["abstention_recall"] = sum(1 for _, a in unans if a.abstained) / len(unans) if unans else 0.0
+    metrics["false_abstention_rate"] = sum(1 for _, a in ans_ok if a.abstained) / n_ok
     metrics["language_match"] = (
-        sum(1 for r in answered if detect_language(r.answer.text) == r.question.lang) / len(answered)  # type: ignore[union-attr]
-        if answered
-        else 0.0
+        sum(1 for q, a in answered if detect_language(a.text) == q.lang) / len(answered) if answered else 0.0
     )
-    first = [r.answer.timings.get("first_token", 0.0) for r in answered]  # type: ignore[union-attr]
-    total = [r.answer.timings.get("total", 0.0) for r in answered]  # type: ignore[union-attr]
+    first = [a.timings.get("first_token", 0.0) for _, a in answered]
+    total = [a.timings.get("total", 0.0) for _, a in answered]
     metrics["latency_first_token_p50"] = percentile(first, 0.5)
     metrics["latency_first_token_p95"] = percentile(first, 0.95)
     metrics["latency_total_p50"] = percentile(total, 0.5)
@@ -159,8 +149,17 @@ def run_questions(
         standalone = answer.standalone_question if answer is not None else rewrite(q.question, history)
         retrieval = retriever.retrieve(standalone, RETRIEVAL_K)
         retrieved = [
-            {"rank": p.rank, "source": p.source, "location": p.location, "page": p.page, "score": p.score,
-             "dense": p.dense, "keyword": p.keyword, "supports": supports(p.text, q.evidence), "text": p.text}
+            {
+                "rank": p.rank,
+                "source": p.source,
+                "location": p.location,
+                "page": p.page,
+                "score": p.score,
+                "dense": p.dense,
+                "keyword": p.keyword,
+                "supports": supports(p.text, q.evidence),
+                "text": p.text,
+            }
             for p in retrieval.passages
         ]
         result = QuestionResult(q, retrieved, first_support_rank([p.text for p in retrieval.passages], q.evidence), answer, error)
@@ -202,7 +201,13 @@ def metrics_table(columns: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_report(out_dir: Path, metrics: dict[str, Any], results: Sequence[QuestionResult], baseline: dict[str, Any] | None, meta: dict[str, Any]) -> None:
+def write_report(
+    out_dir: Path,
+    metrics: dict[str, Any],
+    results: Sequence[QuestionResult],
+    baseline: dict[str, Any] | None,
+    meta: dict[str, Any],
+) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     payload = {"meta": meta, "metrics": metrics, "baseline": baseline, "questions": [r.to_json() for r in results]}
     (out_dir / "results.json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -274,12 +279,22 @@ def draw_chart(path: Path, columns: dict[str, dict[str, Any]]) -> None:
         if latency:
             xs = [j + i * width for j in range(len(latency))]
             axes[0][1].bar(xs, [metrics.get(k, 0) or 0 for k, _ in latency], width, label=name)
-    axes[0][0].set_xticks([j + width * (len(columns) - 1) / 2 for j in range(len(quality))], [l for _, l in quality], rotation=45, ha="right")
+    axes[0][0].set_xticks(
+        [j + width * (len(columns) - 1) / 2 for j in range(len(quality))],
+        [label for _, label in quality],
+        rotation=45,
+        ha="right",
+    )
     axes[0][0].set_ylim(0, 1.05)
     axes[0][0].set_title("Qualité")
     axes[0][0].legend()
     if latency:
-        axes[0][1].set_xticks([j + width * (len(columns) - 1) / 2 for j in range(len(latency))], [l for _, l in latency], rotation=45, ha="right")
+        axes[0][1].set_xticks(
+            [j + width * (len(columns) - 1) / 2 for j in range(len(latency))],
+            [label for _, label in latency],
+            rotation=45,
+            ha="right",
+        )
         axes[0][1].set_title("Latence (secondes)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)

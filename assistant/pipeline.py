@@ -151,12 +151,26 @@ class Assistant:
         timings["retrieval"] = retrieval.seconds
         passages = retrieval.passages
 
-        def finish(text: str, citations: list[Citation], abstained: bool, reason: str = "", sentences=None, tokens=None, draft="") -> Answer:  # type: ignore[no-untyped-def]
+        def finish(
+            text: str, citations: list[Citation], abstained: bool, reason: str = "", sentences=None, tokens=None, draft=""
+        ) -> Answer:  # type: ignore[no-untyped-def]
             timings["total"] = time.perf_counter() - started
             timings.setdefault("first_token", timings["total"])
             return Answer(
-                text, citations, abstained, language, self.backend.name, self.backend.label, passages, timings,
-                question, standalone, list(sentences or []), reason, tokens, draft,
+                text,
+                citations,
+                abstained,
+                language,
+                self.backend.name,
+                self.backend.label,
+                passages,
+                timings,
+                question,
+                standalone,
+                list(sentences or []),
+                reason,
+                tokens,
+                draft,
             )
 
         if not passages or retrieval.best_dense < self.abstain_below:
@@ -219,15 +233,22 @@ class Assistant:
         fallback = f"{previous[-1]} {question}"
         if isinstance(self.backend, ExtractiveBackend):
             return fallback
-        lines = [f"« {t['content'][:300]} »" if t["role"] == "user" else f"(réponse : {t['content'][:200]})" for t in history[-4:]]
+        lines = [
+            f"« {t['content'][:300]} »" if t["role"] == "user" else f"(réponse : {t['content'][:200]})" for t in history[-4:]
+        ]
         prompt = self.prompts.rewrite.format(history="\n".join(lines), question=question)
         try:
             rewritten = "".join(self.backend.stream([{"role": "user", "content": prompt}], 64)).strip()
         except Exception:  # a failed rewrite must not cost the answer
             log.exception("rewrite failed; using the previous question as context")
             return fallback
-        rewritten = rewritten.splitlines()[0].removeprefix("Question réécrite :").strip(" \"«»") if rewritten else ""
-        if not rewritten or len(rewritten) > 400 or is_refusal(rewritten) or rewritten.startswith(("Conversation", "Dernière question")):
+        rewritten = rewritten.splitlines()[0].removeprefix("Question réécrite :").strip(' "«»') if rewritten else ""
+        if (
+            not rewritten
+            or len(rewritten) > 400
+            or is_refusal(rewritten)
+            or rewritten.startswith(("Conversation", "Dernière question"))
+        ):
             return fallback
         # keep the conversation's words too: a weak rewrite must not lose the topic
         return f"{rewritten} ({previous[-1]})"
@@ -236,9 +257,7 @@ class Assistant:
         blocks = []
         for p in passages:
             where = f' page="{p.page}"' if p.page is not None else ""
-            blocks.append(
-                f'<passage n="{p.rank}" source="{p.source}"{where}>\n{quote_passage(p.text)}\n</passage>'
-            )
+            blocks.append(f'<passage n="{p.rank}" source="{p.source}"{where}>\n{quote_passage(p.text)}\n</passage>')
         system = self.prompts.answer_system.format(refusal=REFUSALS[language], language_name=LANGUAGE_NAMES[language])
         user = self.prompts.answer_user.format(
             passages="\n".join(blocks), question=question, language_instruction=LANGUAGE_INSTRUCTIONS[language]
@@ -250,7 +269,9 @@ class Assistant:
             return f"{REFUSALS['en']} The closest passages are listed below, so you can check them yourself."
         return f"{REFUSALS['fr']} Les passages les plus proches sont listés ci-dessous pour que vous puissiez vérifier."
 
-    def extract(self, question: str, passages: Sequence[Passage], language: str) -> tuple[str, list[Citation], list[CheckedSentence]]:
+    def extract(
+        self, question: str, passages: Sequence[Passage], language: str
+    ) -> tuple[str, list[Citation], list[CheckedSentence]]:
         """Quote the passage sentences that best answer the question (no language model)."""
         q_words = set(tokenize(question))
         scored: list[tuple[float, int, str]] = []
@@ -265,7 +286,7 @@ class Assistant:
         best = scored[0]
         if best[0] < 0.3:
             candidates = [s for _, _, s in scored]
-            sims = self.similarity(question, candidates) if self.similarity else [0.0] * len(candidates)
+            sims = self.similarity(question, candidates)
             i = int(np.argmax(sims))
             if sims[i] < 0.5:
                 return "", [], []

@@ -56,8 +56,7 @@ def load_prompts(folder: Path = PROMPTS_DIR) -> Prompts:
             raise PromptError(f"{path} : accolade mal formée ({exc})") from exc
         if found != expected:
             raise PromptError(
-                f"{path} : champs {sorted(found)} au lieu de {sorted(expected)} "
-                "(doublez les accolades littérales : {{ }})."
+                f"{path} : champs {sorted(found)} au lieu de {sorted(expected)} (doublez les accolades littérales : {{{{ }}}})."
             )
         texts[name] = text
     return Prompts(**texts)

@@ -51,9 +51,7 @@ class Retrieval:
     seconds: float
 
 
-def fuse(
-    dense: dict[str, float], keyword: dict[str, float], dense_weight: float
-) -> dict[str, float]:
+def fuse(dense: dict[str, float], keyword: dict[str, float], dense_weight: float) -> dict[str, float]:
     """Convex combination of max-normalized scores: each list's best gets 1, absent gets 0."""
     out: dict[str, float] = {}
     top_dense = max(dense.values(), default=0.0)
@@ -128,7 +126,12 @@ class Retriever:
                 chunks = self.store.chunks(manifest.collection, sorted(manifest.live_hashes))
                 chunks.sort(key=lambda c: (c.doc_hash, c.index))
                 self._snapshot = _Snapshot(manifest, chunks)
-                log.info("index generation %d loaded: %d chunks in %.2fs", manifest.generation, len(chunks), time.perf_counter() - started)
+                log.info(
+                    "index generation %d loaded: %d chunks in %.2fs",
+                    manifest.generation,
+                    len(chunks),
+                    time.perf_counter() - started,
+                )
             return self._snapshot
 
     def documents(self) -> dict[str, str]:
@@ -193,9 +196,7 @@ class Retriever:
             return "", ""
         i = snap.position[chunk.id]
         before = snap.chunks[i - 1].text if i > 0 and snap.chunks[i - 1].doc_hash == chunk.doc_hash else ""
-        after = (
-            snap.chunks[i + 1].text if i + 1 < len(snap.chunks) and snap.chunks[i + 1].doc_hash == chunk.doc_hash else ""
-        )
+        after = snap.chunks[i + 1].text if i + 1 < len(snap.chunks) and snap.chunks[i + 1].doc_hash == chunk.doc_hash else ""
         return before, after
 
 

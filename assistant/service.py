@@ -102,13 +102,24 @@ class Service:
             retriever = Retriever(store, embedder, settings.data_dir, settings.candidates, settings.dense_weight)
             backend, note = make_backend(settings)
             assistant = Assistant(
-                retriever, backend, note, top_k=settings.top_k, abstain_below=settings.abstain_below,
-                max_question_chars=settings.max_question_chars, max_answer_tokens=settings.max_answer_tokens,
+                retriever,
+                backend,
+                note,
+                top_k=settings.top_k,
+                abstain_below=settings.abstain_below,
+                max_question_chars=settings.max_question_chars,
+                max_answer_tokens=settings.max_answer_tokens,
                 drop_unsupported=settings.unsupported_sentences == "drop",
             )
             indexer = Indexer(
-                settings.docs_dir, settings.data_dir, store, embedder, settings.collection_prefix,
-                settings.chunk_size, settings.chunk_overlap, int(settings.max_file_mb * 1_000_000),
+                settings.docs_dir,
+                settings.data_dir,
+                store,
+                embedder,
+                settings.collection_prefix,
+                settings.chunk_size,
+                settings.chunk_overlap,
+                int(settings.max_file_mb * 1_000_000),
             )
         self.assistant = assistant
         self.indexer = indexer
@@ -132,7 +143,9 @@ class Service:
             raise AccessDenied("Cette fonction est réservée aux administrateurs.")
 
     # -- answering -----------------------------------------------------------
-    def stream(self, question: str, history: Sequence[dict[str, str]], sources: Sequence[str] | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, history: Sequence[dict[str, str]], sources: Sequence[str] | None = None
+    ) -> Iterator[str | Answer]:
         for item in self.assistant.stream(question, history, sources or None):
             if isinstance(item, Answer):
                 self.log_question(item)
@@ -140,16 +153,28 @@ class Service:
 
     def log_question(self, answer: Answer) -> None:
         if answer.abstained:
-            self._append(self.settings.data_dir / "abstentions.jsonl", {
-                "when": time.strftime("%Y-%m-%d %H:%M:%S"), "question": answer.question,
-                "standalone": answer.standalone_question, "reason": answer.reason,
-            })
+            self._append(
+                self.settings.data_dir / "abstentions.jsonl",
+                {
+                    "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+                    "question": answer.question,
+                    "standalone": answer.standalone_question,
+                    "reason": answer.reason,
+                },
+            )
 
     def record_feedback(self, question: str, answer: str, liked: bool | None, comment: str = "", user: str | None = None) -> None:
-        self._append(self.settings.feedback_file, {
-            "when": time.strftime("%Y-%m-%d %H:%M:%S"), "user": user, "question": question, "answer": answer,
-            "liked": liked, "comment": comment.strip(),
-        })
+        self._append(
+            self.settings.feedback_file,
+            {
+                "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "user": user,
+                "question": question,
+                "answer": answer,
+                "liked": liked,
+                "comment": comment.strip(),
+            },
+        )
 
     def _append(self, path: Path, row: dict[str, Any]) -> None:
         with self._log_lock, path.open("a", encoding="utf-8") as fh:
@@ -158,7 +183,10 @@ class Service:
     def problems(self, limit: int = 50) -> list[dict[str, Any]]:
         """Abstentions and thumbs-down, newest first (for the admins)."""
         rows: list[dict[str, Any]] = []
-        for path, kind in ((self.settings.data_dir / "abstentions.jsonl", "abstention"), (self.settings.feedback_file, "avis négatif")):
+        for path, kind in (
+            (self.settings.data_dir / "abstentions.jsonl", "abstention"),
+            (self.settings.feedback_file, "avis négatif"),
+        ):
             if not path.exists():
                 continue
             for line in path.read_text(encoding="utf-8").splitlines():
@@ -183,7 +211,9 @@ class Service:
             )
         size = tmp_path.stat().st_size
         if size > self.settings.max_upload_mb * 1_000_000:
-            raise UploadError(f"« {original_name} » : fichier trop volumineux ({size / 1e6:.1f} Mo, maximum {self.settings.max_upload_mb:g} Mo).")
+            raise UploadError(
+                f"« {original_name} » : fichier trop volumineux ({size / 1e6:.1f} Mo, maximum {self.settings.max_upload_mb:g} Mo)."
+            )
         docs = self.settings.docs_dir.resolve()
         docs.mkdir(parents=True, exist_ok=True)
         target = (docs / name).resolve()

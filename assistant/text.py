@@ -67,10 +67,7 @@ _ENGLISH_HINTS = re.compile(
 def detect_language(text: str) -> str:
     """Return "fr" or "en" (the two languages of this assistant); French when unsure."""
     lowered = text.lower()
-    if re.search(r"[àâçéèêëîïôûùüÿœ]", lowered):
-        french_bonus = 2
-    else:
-        french_bonus = 0
+    french_bonus = 2 if re.search(r"[àâçéèêëîïôûùüÿœ]", lowered) else 0
     fr = len(_FRENCH_HINTS.findall(lowered)) + french_bonus
     en = len(_ENGLISH_HINTS.findall(lowered))
     if fr == en:

@@ -34,9 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="400,600,800,1200")
     parser.add_argument("--weights", default="0,0.3,0.5,0.6,0.7,0.8,0.9,1")
-    parser.add_argument(
-        "--questions", default=f"{ROOT}/tests/golden/golden.jsonl,{ROOT.parent}/shared/eval/dev.jsonl"
-    )
+    parser.add_argument("--questions", default=f"{ROOT}/tests/golden/golden.jsonl,{ROOT.parent}/shared/eval/dev.jsonl")
     args = parser.parse_args()
     settings = Settings()
     questions = [q for f in args.questions.split(",") if Path(f).exists() for q in load_golden(Path(f))]
@@ -58,7 +56,7 @@ def main() -> None:
                     else:
                         best_no.append(r.best_dense)
                 m = retrieval_metrics(ranks)
-                row = {"chunk_size": size, "dense_weight": w, **{k: round(v, 3) for k, v in m.items()}}
+                row: dict[str, object] = {"chunk_size": size, "dense_weight": w, **{k: round(v, 3) for k, v in m.items()}}
                 if w == 1.0 or w == settings.dense_weight:
                     row["best_dense_answerable_min_p10_median"] = [
                         round(min(best_ok), 3),

@@ -19,9 +19,7 @@ from index.models import default_cache_dir
 class IndexSettings(BaseSettings):
     """Where the documents and the index live, and how documents become vectors."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ASSISTANT_", env_nested_delimiter="__", env_file=".env", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_nested_delimiter="__", env_file=".env", extra="ignore")
 
     docs_dir: Path = Field(Path("documents"), description="Folder of the documents to index.")
     data_dir: Path = Field(

@@ -119,7 +119,5 @@ class SentenceTransformerEmbedder:
         return vectors.astype("float32").tolist()  # type: ignore[no-any-return]
 
     def embed_query(self, text: str) -> list[float]:
-        vector = self.load().encode(
-            [text], prompt_name=self._query_prompt, normalize_embeddings=True, convert_to_numpy=True
-        )[0]
+        vector = self.load().encode([text], prompt_name=self._query_prompt, normalize_embeddings=True, convert_to_numpy=True)[0]
         return vector.astype("float32").tolist()  # type: ignore[no-any-return]

@@ -39,12 +39,7 @@ def guess_title(text: str, fallback: str) -> str:
     for raw in text.splitlines():
         line = re.sub(r"^#+\s*", "", raw).strip(" \t•-–—*")
         line = re.sub(r"^date\s+\d{4}-\d{2}-\d{2}\s+", "", line)
-        if (
-            len(line) < 8
-            or len(line.split()) < 3
-            or _BOILERPLATE.match(line)
-            or not re.search(r"[A-Za-zÀ-ÿ]{3}", line)
-        ):
+        if len(line) < 8 or len(line.split()) < 3 or _BOILERPLATE.match(line) or not re.search(r"[A-Za-zÀ-ÿ]{3}", line):
             continue
         return line[:160]
     return fallback
@@ -131,9 +126,7 @@ def load_docx(data: bytes, name: str) -> LoadedDocument:
         "",
     )
     core_title = document.core_properties.title or ""
-    return LoadedDocument(
-        (heading or core_title).strip() or guess_title(text, name), (Page(None, text),)
-    )
+    return LoadedDocument((heading or core_title).strip() or guess_title(text, name), (Page(None, text),))
 
 
 def load_html(data: bytes, name: str) -> LoadedDocument:
@@ -164,7 +157,9 @@ def load_bytes(data: bytes, name: str) -> LoadedDocument:
     suffix = Path(name).suffix.lower()
     loader = LOADERS.get(suffix)
     if loader is None:
-        raise LoadError(f"format non pris en charge ({suffix or 'sans extension'}) : formats acceptés {', '.join(SUPPORTED_SUFFIXES)}")
+        raise LoadError(
+            f"format non pris en charge ({suffix or 'sans extension'}) : formats acceptés {', '.join(SUPPORTED_SUFFIXES)}"
+        )
     if not data.strip():
         raise LoadError("fichier vide")
     document = loader(data, Path(name).stem)

@@ -107,8 +107,7 @@ class Store:
             text = str(exc).lower()
             if not create and ("does not exist" in text or "not found" in text):
                 raise StoreError(
-                    f"La collection « {name} » n'existe pas dans {self.where} : reconstruisez l'index "
-                    "(« python -m index sync »)."
+                    f"La collection « {name} » n'existe pas dans {self.where} : reconstruisez l'index (« python -m index sync »)."
                 ) from exc
             raise StoreError(f"Chroma a refusé l'opération sur « {name} » : {exc}") from exc
 
@@ -176,9 +175,7 @@ class Store:
         got = collection.get(where=where, include=["documents", "metadatas"])
         return [_to_chunk(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
 
-    def query(
-        self, name: str, embedding: Sequence[float], n: int, doc_hashes: Sequence[str] | None = None
-    ) -> list[StoredChunk]:
+    def query(self, name: str, embedding: Sequence[float], n: int, doc_hashes: Sequence[str] | None = None) -> list[StoredChunk]:
         """Return the n nearest chunks (cosine distance), optionally within some documents."""
         collection = self._collection(name)
         where = {"doc_hash": {"$in": list(doc_hashes)}} if doc_hashes else None

@@ -116,14 +116,18 @@ def scan_documents(docs_dir: Path, max_bytes: int) -> list[ScannedFile]:
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             out.append(
                 ScannedFile(
-                    source, path, size,
+                    source,
+                    path,
+                    size,
                     error=f"format non pris en charge ({path.suffix or 'sans extension'}) : ignoré",
                 )
             )
         elif size > max_bytes:
             out.append(
                 ScannedFile(
-                    source, path, size,
+                    source,
+                    path,
+                    size,
                     error=f"fichier trop volumineux ({size / 1e6:.1f} Mo > {max_bytes / 1e6:.1f} Mo) : ignoré",
                 )
             )
@@ -131,9 +135,7 @@ def scan_documents(docs_dir: Path, max_bytes: int) -> list[ScannedFile]:
             try:
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
             except OSError as exc:
-                out.append(
-                    ScannedFile(source, path, size, error=f"lecture impossible ({exc.strerror}) : vérifiez les droits")
-                )
+                out.append(ScannedFile(source, path, size, error=f"lecture impossible ({exc.strerror}) : vérifiez les droits"))
                 continue
             out.append(ScannedFile(source, path, size, hash=digest))
     return out

@@ -38,21 +38,30 @@ def start_app(tmp: Path, embedder, llm, users: bool = False) -> Iterator[Running
     users_file = None
     if users:
         users_file = tmp / "users.json"
-        users_file.write_text(json.dumps({n: {"password_sha256": hash_password(p, n), "admin": a} for n, (p, a) in USERS.items()}))
+        users_file.write_text(
+            json.dumps({n: {"password_sha256": hash_password(p, n), "admin": a} for n, (p, a) in USERS.items()})
+        )
     settings = Settings(docs_dir=docs, data_dir=data, users_file=users_file, max_upload_mb=1)
     store = Store.open(data)
     indexer = Indexer(docs, data, store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
     indexer.sync()
     retriever = Retriever(store, embedder, data, settings.candidates, settings.dense_weight)
-    assistant = Assistant(retriever, llm, "Réponses du modèle intégré de test (0.5B)", top_k=3, abstain_below=settings.abstain_below)
+    assistant = Assistant(
+        retriever, llm, "Réponses du modèle intégré de test (0.5B)", top_k=3, abstain_below=settings.abstain_below
+    )
     service = Service(settings, assistant, indexer)
     demo = web.build_app(service)
     demo.queue(default_concurrency_limit=1)
     port = free_port()
     demo.launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
         auth=(lambda u, p: web.service_check(service, u, p)) if users else None,
-        max_file_size="1mb", allowed_paths=[str(docs.resolve())], css=web.CSS,
+        max_file_size="1mb",
+        allowed_paths=[str(docs.resolve())],
+        css=web.CSS,
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 60

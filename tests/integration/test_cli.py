@@ -65,8 +65,14 @@ def test_status_json(indexed: tuple[Path, Path]) -> None:
 
 def test_ask_json_extractive(indexed: tuple[Path, Path]) -> None:
     result = run(
-        "assistant", "ask", "Combien de médecins vietnamiens ont été formés au CHU de Clermont-Ferrand depuis 1991 ?",
-        "--data", str(indexed[1]), "--backend", "extractive", "--json",
+        "assistant",
+        "ask",
+        "Combien de médecins vietnamiens ont été formés au CHU de Clermont-Ferrand depuis 1991 ?",
+        "--data",
+        str(indexed[1]),
+        "--backend",
+        "extractive",
+        "--json",
     )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
@@ -82,14 +88,26 @@ def test_ask_rejects_an_empty_question(indexed: tuple[Path, Path]) -> None:
 
 
 def test_eval_malformed_file(indexed: tuple[Path, Path], tmp_path: Path) -> None:
-    lines = SHARED_EVAL.read_text(encoding="utf-8").splitlines()[:3] + ['{"id": "x", "lang": "fr"']
+    lines = [*SHARED_EVAL.read_text(encoding="utf-8").splitlines()[:3], '{"id": "x", "lang": "fr"']
     bad = tmp_path / "bad.jsonl"
     bad.write_text("\n".join(lines), encoding="utf-8")
-    result = run("assistant", "eval", "--questions", str(bad), "--data", str(indexed[1]), "--retrieval-only", "--out", str(tmp_path / "o"))
+    result = run(
+        "assistant", "eval", "--questions", str(bad), "--data", str(indexed[1]), "--retrieval-only", "--out", str(tmp_path / "o")
+    )
     assert result.returncode == 2 and "ligne 4" in result.stderr
     result = run(
-        "assistant", "eval", "--questions", str(bad), "--data", str(indexed[1]), "--retrieval-only",
-        "--out", str(tmp_path / "o"), "--keep-going", "--fail-under", "hit@5=0.5",
+        "assistant",
+        "eval",
+        "--questions",
+        str(bad),
+        "--data",
+        str(indexed[1]),
+        "--retrieval-only",
+        "--out",
+        str(tmp_path / "o"),
+        "--keep-going",
+        "--fail-under",
+        "hit@5=0.5",
     )
     assert result.returncode == 0, result.stderr
     out = json.loads((tmp_path / "o" / "results.json").read_text())
@@ -99,8 +117,17 @@ def test_eval_malformed_file(indexed: tuple[Path, Path], tmp_path: Path) -> None
 
 def test_eval_threshold_missed_exits_1(indexed: tuple[Path, Path], tmp_path: Path) -> None:
     result = run(
-        "assistant", "eval", "--questions", str(SHARED_EVAL), "--data", str(indexed[1]), "--retrieval-only",
-        "--out", str(tmp_path / "o"), "--fail-under", "hit@5=1.01",
+        "assistant",
+        "eval",
+        "--questions",
+        str(SHARED_EVAL),
+        "--data",
+        str(indexed[1]),
+        "--retrieval-only",
+        "--out",
+        str(tmp_path / "o"),
+        "--fail-under",
+        "hit@5=1.01",
     )
     assert result.returncode == 1 and "Seuil non atteint : hit@5" in result.stderr
     assert "| hit@5 |" in result.stdout
@@ -117,12 +144,16 @@ def test_sync_killed_midway_keeps_the_previous_index_and_next_sync_repairs(index
     assert before is not None
     for i in range(8):  # enough new text that the sync is still embedding when killed
         (docs / f"nouveau-{i}.txt").write_text(
-            f"Rapport {i} sur la coopération hospitalière.\n\n" + (f"Le partenariat numéro {i} forme des internes en chirurgie. " * 60),
+            f"Rapport {i} sur la coopération hospitalière.\n\n"
+            + (f"Le partenariat numéro {i} forme des internes en chirurgie. " * 60),
             encoding="utf-8",
         )
     proc = subprocess.Popen(
-        [PY, "-m", "index", "sync", "--docs", str(docs), "--data", str(data)], cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [PY, "-m", "index", "sync", "--docs", str(docs), "--data", str(data)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     journal = data / "sync-journal.json"
     deadline = time.time() + 120
@@ -135,8 +166,16 @@ def test_sync_killed_midway_keeps_the_previous_index_and_next_sync_repairs(index
     after_kill = read_manifest(data)
     assert after_kill == before, "the manifest (what readers trust) is untouched"
     # the index still answers from the previous state
-    result = run("assistant", "ask", "Combien de médecins vietnamiens ont été formés au CHU de Clermont-Ferrand depuis 1991 ?",
-                 "--data", str(data), "--backend", "extractive", "--json")
+    result = run(
+        "assistant",
+        "ask",
+        "Combien de médecins vietnamiens ont été formés au CHU de Clermont-Ferrand depuis 1991 ?",
+        "--data",
+        str(data),
+        "--backend",
+        "extractive",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     assert "72" in json.loads(result.stdout)["answer"]
     # the next sync repairs: everything indexed, nothing stale left behind

@@ -38,13 +38,13 @@ class FakeOllama(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/api/tags":
             self._json(200, {"models": [{"name": m, "model": m} for m in self.models]})
         else:
             self._json(404, {"error": "not found"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).seen.append(body)
         if self.path != "/api/chat":
@@ -61,10 +61,23 @@ class FakeOllama(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 self.connection.shutdown(2)  # the server goes away mid-answer
                 return
-            line = {"model": body["model"], "created_at": "2026-01-01T00:00:00Z", "message": {"role": "assistant", "content": piece}, "done": False}
+            line = {
+                "model": body["model"],
+                "created_at": "2026-01-01T00:00:00Z",
+                "message": {"role": "assistant", "content": piece},
+                "done": False,
+            }
             self.wfile.write((json.dumps(line) + "\n").encode())
             self.wfile.flush()
-        done = {"model": body["model"], "created_at": "2026-01-01T00:00:00Z", "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop", "prompt_eval_count": 12, "eval_count": 5}
+        done = {
+            "model": body["model"],
+            "created_at": "2026-01-01T00:00:00Z",
+            "message": {"role": "assistant", "content": ""},
+            "done": True,
+            "done_reason": "stop",
+            "prompt_eval_count": 12,
+            "eval_count": 5,
+        }
         self.wfile.write((json.dumps(done) + "\n").encode())
 
 

@@ -26,7 +26,7 @@ def test_chunks_end_at_sentence_or_paragraph_boundaries() -> None:
     chunks = split_document(doc, "abc", 600, 90)
     for c in chunks[:-1]:
         after = text[c.end : c.end + 1]
-        assert after.isspace(), f"cut inside a word: {c.text[-30:]!r}|{text[c.end:c.end + 20]!r}"
+        assert after.isspace(), f"cut inside a word: {c.text[-30:]!r}|{text[c.end : c.end + 20]!r}"
         assert c.text.rstrip()[-1] in ".!?…»”" or after == "\n", f"cut inside a sentence: {c.text[-60:]!r}"
 
 

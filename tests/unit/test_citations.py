@@ -30,14 +30,16 @@ def test_facts_must_all_appear() -> None:
 
 
 def test_supported_sentences_get_the_right_passage_and_quote() -> None:
-    checked, citations = cite("L'accord intergouvernemental a été signé en 1993 [2]. Environ 1 200 étudiants sont échangés chaque année [2].", [P1, P2])
+    checked, citations = cite(
+        "L'accord intergouvernemental a été signé en 1993 [2]. Environ 1 200 étudiants sont échangés chaque année [2].", [P1, P2]
+    )
     assert [s.citations for s in checked] == [(1,), (2,)], "a wrong [2] marker is corrected to the passage that holds the facts"
     assert [c.n for c in citations] == [1, 2]
     assert "1993" in citations[0].quote and citations[1].source == "chine.txt"
 
 
 def test_unsupported_sentence_is_flagged_or_dropped() -> None:
-    checked, citations = cite("L'accord a été signé en 1993. Il a coûté 40 millions d'euros.", [P1, P2])
+    checked, _citations = cite("L'accord a été signé en 1993. Il a coûté 40 millions d'euros.", [P1, P2])
     assert checked[0].supported and not checked[1].supported
     flagged = render(checked, drop_unsupported=False, language="fr")
     assert "40 millions d'euros ⚠ (non vérifié" in flagged and "1993 [1]." in flagged
@@ -46,7 +48,7 @@ def test_unsupported_sentence_is_flagged_or_dropped() -> None:
 
 
 def test_never_cites_a_passage_the_model_was_not_given() -> None:
-    checked, citations = cite("L'accord intergouvernemental a été signé en 1993 [7].", [P1])
+    _checked, citations = cite("L'accord intergouvernemental a été signé en 1993 [7].", [P1])
     assert [c.n for c in citations] == [1]
     assert strip_markers("Texte [3, 4].") == ("Texte.", [3, 4])
 

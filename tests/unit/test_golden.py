@@ -31,7 +31,15 @@ def test_retrieval_metrics() -> None:
 
 
 def test_malformed_lines_are_named_and_the_rest_kept(tmp_path: Path) -> None:
-    good = {"id": "a", "lang": "fr", "answerable": True, "question": "Q ?", "answer_patterns": ["x"], "evidence": ["y"], "extra": 1}
+    good = {
+        "id": "a",
+        "lang": "fr",
+        "answerable": True,
+        "question": "Q ?",
+        "answer_patterns": ["x"],
+        "evidence": ["y"],
+        "extra": 1,
+    }
     lines = [
         json.dumps(good),
         "{not json",

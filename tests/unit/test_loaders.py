@@ -17,7 +17,11 @@ def make_pdf(pages: list[str], password: str | None = None) -> bytes:
 
     writer = PdfWriter()
     font = DictionaryObject(
-        {NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"), NameObject("/BaseFont"): NameObject("/Helvetica")}
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
     )
     font_ref = writer._add_object(font)
     for text in pages:
@@ -26,9 +30,7 @@ def make_pdf(pages: list[str], password: str | None = None) -> bytes:
         safe = text.replace("(", "").replace(")", "")
         stream.set_data(f"BT /F1 12 Tf 72 760 Td ({safe}) Tj ET".encode("latin-1") if text else b"")
         page[NameObject("/Contents")] = writer._add_object(stream)
-        page[NameObject("/Resources")] = DictionaryObject(
-            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})}
-        )
+        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})})
     if password:
         writer.encrypt(password)
     buf = io.BytesIO()
@@ -44,7 +46,9 @@ def test_utf8_text_keeps_accents_and_title() -> None:
 
 
 def test_windows_1252_text_is_detected() -> None:
-    data = "Hôpital de l'amitié Viêt Duc : coopération médicale entre Hanoï et Clermont-Ferrand depuis des années.".encode("cp1252", errors="replace")
+    data = "Hôpital de l'amitié Viêt Duc : coopération médicale entre Hanoï et Clermont-Ferrand depuis des années.".encode(
+        "cp1252", errors="replace"
+    )
     text = decode_text(data)
     assert "Hôpital de l'amitié" in text and "coopération médicale" in text
 
@@ -75,7 +79,7 @@ def test_bad_files_say_why(data: bytes, name: str, reason: str) -> None:
 
 
 def test_encrypted_pdf_is_refused_with_advice() -> None:
-    with pytest.raises(LoadError, match="mot de passe|chiffré"):
+    with pytest.raises(LoadError, match=r"mot de passe|chiffré"):
         load_bytes(make_pdf(["secret"], password="motdepasse"), "secret.pdf")
 
 

@@ -24,7 +24,9 @@ def retriever(docs: Path, tmp_path: Path) -> Retriever:
 
 
 def make(retriever: Retriever, backend: ScriptedBackend, **kw) -> Assistant:  # type: ignore[no-untyped-def]
-    return Assistant(retriever, backend, abstain_below=kw.pop("abstain_below", 0.05), similarity=lambda s, c: [0.0] * len(c), **kw)
+    return Assistant(
+        retriever, backend, abstain_below=kw.pop("abstain_below", 0.05), similarity=lambda s, c: [0.0] * len(c), **kw
+    )
 
 
 def test_fuse_normalizes_each_list() -> None:
@@ -34,7 +36,9 @@ def test_fuse_normalizes_each_list() -> None:
 
 def test_near_duplicates_are_shown_once() -> None:
     text = "La coopération française au Vietnam dans le domaine de la santé est ancienne."
-    chunks = [StoredChunk(str(i), t, "h", None, 0, 1, i) for i, t in enumerate([text, text + " Photo", "Autre chose entièrement."])]
+    chunks = [
+        StoredChunk(str(i), t, "h", None, 0, 1, i) for i, t in enumerate([text, text + " Photo", "Autre chose entièrement."])
+    ]
     assert [c.id for c in drop_near_duplicates(chunks)] == ["0", "2"]
 
 
@@ -49,8 +53,11 @@ def test_retrieval_finds_the_passage_and_filters_by_document(retriever: Retrieve
 def test_chunks_not_in_the_manifest_are_never_returned(retriever: Retriever) -> None:
     snap = retriever.snapshot()
     retriever.store.upsert(
-        snap.manifest.collection, ["ghost"], retriever.embedder.embed_documents(["accord signé en 1993 fantôme"]),
-        ["accord signé en 1993 fantôme"], [{"doc_hash": "uncommitted", "page": -1, "start": 0, "end": 5, "index": 0}],
+        snap.manifest.collection,
+        ["ghost"],
+        retriever.embedder.embed_documents(["accord signé en 1993 fantôme"]),
+        ["accord signé en 1993 fantôme"],
+        [{"doc_hash": "uncommitted", "page": -1, "start": 0, "end": 5, "index": 0}],
     )
     found = retriever.retrieve("accord signé en 1993 fantôme", 10)
     assert all(p.chunk_id != "ghost" for p in found.passages)
@@ -58,7 +65,9 @@ def test_chunks_not_in_the_manifest_are_never_returned(retriever: Retriever) -> 
 
 def test_answer_streams_then_carries_checked_citations(retriever: Retriever) -> None:
     backend = ScriptedBackend(["L'Accord intergouvernemental a été signé en 1993 [1]."])
-    items = list(make(retriever, backend).stream("En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?"))
+    items = list(
+        make(retriever, backend).stream("En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?")
+    )
     deltas, final = items[:-1], items[-1]
     assert len(deltas) > 3 and all(isinstance(d, str) for d in deltas)
     assert isinstance(final, Answer) and not final.abstained
@@ -104,7 +113,9 @@ def test_follow_up_is_rewritten_before_retrieval(retriever: Retriever) -> None:
     answer = make(retriever, backend).ask("Est-il prévu de le renouveler ?", history)
     assert answer.standalone_question.startswith("Un nouvel Accord intergouvernemental")
     assert "Est-il prévu de le renouveler ?" in backend.calls[0][0]["content"], "the rewrite prompt carries the follow-up"
-    assert "Question : Un nouvel Accord intergouvernemental" in backend.calls[1][1]["content"], "the model answers the standalone form"
+    assert "Question : Un nouvel Accord intergouvernemental" in backend.calls[1][1]["content"], (
+        "the model answers the standalone form"
+    )
     assert not answer.abstained and "nouvel Accord intergouvernemental" in answer.citations[0].quote
 
 

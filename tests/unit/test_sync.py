@@ -53,7 +53,9 @@ def test_changed_and_removed_files_leave_no_stale_chunks(docs: Path, tmp_path: P
     indexer.sync()
     target = docs / "004_2f689f248befe050.txt"
     old_hash = read_manifest(tmp_path / "data").documents[target.name].hash  # type: ignore[union-attr]
-    target.write_text(target.read_text(encoding="utf-8") + "\n\nNouveau paragraphe : 42 internes accueillis en 2026.", encoding="utf-8")
+    target.write_text(
+        target.read_text(encoding="utf-8") + "\n\nNouveau paragraphe : 42 internes accueillis en 2026.", encoding="utf-8"
+    )
     (docs / "003_3e44cb0d4884cc0f.txt").unlink()
     before = embedder.embedded
     report = indexer.sync()
@@ -152,8 +154,13 @@ def test_leftovers_of_an_interrupted_sync_are_cleaned(docs: Path, tmp_path: Path
     indexer = make_indexer(docs, data)
     indexer.sync()
     # what a sync killed after writing chunks but before committing leaves behind:
-    indexer.store.upsert(indexer.collection, ["orphan-1"], HashEmbedder().embed_documents(["x"]), ["x"],
-                         [{"doc_hash": "dead", "page": -1, "start": 0, "end": 1, "index": 0}])
+    indexer.store.upsert(
+        indexer.collection,
+        ["orphan-1"],
+        HashEmbedder().embed_documents(["x"]),
+        ["x"],
+        [{"doc_hash": "dead", "page": -1, "start": 0, "end": 1, "index": 0}],
+    )
     (data / "sync-journal.json").write_text(json.dumps({"collection": indexer.collection, "hashes": ["dead"]}))
     assert "dead" in stored_hashes(indexer)
     indexer.sync()
