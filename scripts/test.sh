@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: quality gates on the golden sets, then pytest
+# (unit, integration with the real models and a real `chroma run`, browser tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VPY=.venv/bin/python
+export HF_HUB_OFFLINE=1 ANONYMIZED_TELEMETRY=False GRADIO_ANALYTICS_ENABLED=False
+out=eval-results/ci
+rm -rf "$out"; mkdir -p "$out"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+
+echo "== Index of the sample corpus (real embeddings)"
+$VPY -m index sync --docs documents --data "$work/data" --json > "$out/sync.json"
+
+echo "== Retrieval gates (a regression fails the build)"
+$VPY -m assistant eval --questions tests/golden/golden.jsonl --data "$work/data" --retrieval-only \
+  --out "$out/golden-retrieval" --fail-under hit@5=0.9 --fail-under mrr@10=0.8
+dev=../shared/eval/dev.jsonl
+if [ -f "$dev" ]; then
+  $VPY -m assistant eval --questions "$dev" --data "$work/data" --retrieval-only \
+    --out "$out/dev-retrieval" --fail-under hit@5=0.85 --fail-under mrr@10=0.75
+  echo "== Small full evaluation with the default embedded model"
+  $VPY -m assistant eval --questions "$dev" --data "$work/data" --backend llamacpp --limit 5 \
+    --out "$out/dev-answers" --fail-under answer_accuracy=0.6 --fail-under citation_precision=0.6
+else
+  echo "(../shared/eval/dev.jsonl absent: dev-set gates skipped)"
+fi
+
+echo "== pytest"
+$VPY -m pytest -q -p no:cacheprovider tests
