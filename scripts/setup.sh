@@ -24,7 +24,7 @@ flags="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=
 if grep -qw avx512f /proc/cpuinfo 2>/dev/null && grep -qw avx512bw /proc/cpuinfo; then
   # AVX-512 reads prompts ~1.5x faster here; AMX stays off (it is what crashes).
   flags="$flags -DGGML_AVX512=ON"
-  grep -qw avx512_vbmi /proc/cpuinfo && flags="$flags -DGGML_AVX512_VBMI=ON" || true
+  grep -qw avx512vbmi /proc/cpuinfo && flags="$flags -DGGML_AVX512_VBMI=ON" || true
   grep -qw avx512_vnni /proc/cpuinfo && flags="$flags -DGGML_AVX512_VNNI=ON" || true
   grep -qw avx512_bf16 /proc/cpuinfo && flags="$flags -DGGML_AVX512_BF16=ON" || true
 fi

@@ -1,0 +1,53 @@
+"""Helpers shared by the benchmarks: timing, memory, result files."""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def summarize(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(statistics.median(values), 4),
+        "p95": round(percentile(values, 0.95), 4),
+        "mean": round(statistics.fmean(values), 4),
+        "n": len(values),
+    }
+
+
+def write_results(name: str, data: dict[str, Any]) -> Path:
+    """Print the figures and keep them in bench/results/<name>.json."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    data = {"when": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.machine()}, {_cpus()} CPU", **data}
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    print(json.dumps(data, indent=1, ensure_ascii=False))
+    print(f"-> {path}")
+    return path
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
