@@ -17,6 +17,7 @@ from index.manifest import Manifest, read_manifest
 from index.store import Store, StoredChunk
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
 class EmptyIndexError(RuntimeError):
