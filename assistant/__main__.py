@@ -53,10 +53,9 @@ def build_retriever(settings: Settings) -> Retriever:
         store = Store.open(settings.data_dir, settings.chroma_url)
     except StoreError as exc:
         raise fail(str(exc)) from exc
-    embedder = SentenceTransformerEmbedder(
-        settings.embedding_model, settings.model_cache_dir, settings.embedding_dtype, settings.embedding_batch_size
+    return Retriever(
+        store, SentenceTransformerEmbedder.from_settings(settings), settings.data_dir, settings.candidates, settings.dense_weight
     )
-    return Retriever(store, embedder, settings.data_dir, settings.candidates, settings.dense_weight)
 
 
 def build_assistant(settings: Settings, retriever: Retriever, backend_choice: str | None = None) -> Assistant:
@@ -64,16 +63,7 @@ def build_assistant(settings: Settings, retriever: Retriever, backend_choice: st
         backend, note = make_backend(settings, backend_choice)
     except BackendUnavailable as exc:
         raise fail(str(exc)) from exc
-    return Assistant(
-        retriever,
-        backend,
-        note,
-        top_k=settings.top_k,
-        abstain_below=settings.abstain_below,
-        max_question_chars=settings.max_question_chars,
-        max_answer_tokens=settings.max_answer_tokens,
-        drop_unsupported=settings.unsupported_sentences == "drop",
-    )
+    return Assistant.from_settings(settings, retriever, backend, note)
 
 
 def print_answer(answer: Answer) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from assistant.citations import CheckedSentence, Citation, Similarity, cite, render
+from assistant.config import Settings
 from assistant.llm import ChatBackend, ExtractiveBackend, Message
 from assistant.prompts import LANGUAGE_INSTRUCTIONS, LANGUAGE_NAMES, REFUSALS, Prompts, load_prompts, quote_passage
 from assistant.retrieval import Passage, Retriever
@@ -126,6 +127,19 @@ class Assistant:
         self.max_answer_tokens = max_answer_tokens
         self.drop_unsupported = drop_unsupported
         self.similarity = similarity if similarity is not None else embedding_similarity(retriever.embedder)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, retriever: Retriever, backend: ChatBackend, backend_note: str = "") -> Assistant:
+        return cls(
+            retriever,
+            backend,
+            backend_note,
+            top_k=settings.top_k,
+            abstain_below=settings.abstain_below,
+            max_question_chars=settings.max_question_chars,
+            max_answer_tokens=settings.max_answer_tokens,
+            drop_unsupported=settings.unsupported_sentences == "drop",
+        )
 
     # -- public ------------------------------------------------------------
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None, sources: Sequence[str] | None = None) -> Answer:

@@ -96,31 +96,11 @@ class Service:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         if assistant is None or indexer is None:
             store = Store.open(settings.data_dir, settings.chroma_url)
-            embedder = SentenceTransformerEmbedder(
-                settings.embedding_model, settings.model_cache_dir, settings.embedding_dtype, settings.embedding_batch_size
-            )
+            embedder = SentenceTransformerEmbedder.from_settings(settings)
             retriever = Retriever(store, embedder, settings.data_dir, settings.candidates, settings.dense_weight)
             backend, note = make_backend(settings)
-            assistant = Assistant(
-                retriever,
-                backend,
-                note,
-                top_k=settings.top_k,
-                abstain_below=settings.abstain_below,
-                max_question_chars=settings.max_question_chars,
-                max_answer_tokens=settings.max_answer_tokens,
-                drop_unsupported=settings.unsupported_sentences == "drop",
-            )
-            indexer = Indexer(
-                settings.docs_dir,
-                settings.data_dir,
-                store,
-                embedder,
-                settings.collection_prefix,
-                settings.chunk_size,
-                settings.chunk_overlap,
-                int(settings.max_file_mb * 1_000_000),
-            )
+            assistant = Assistant.from_settings(settings, retriever, backend, note)
+            indexer = Indexer.from_settings(settings, store, embedder)
         self.assistant = assistant
         self.indexer = indexer
         self.users = load_users(settings.users_file)

@@ -76,19 +76,7 @@ def sync(
         raise fail(f"le dossier de documents « {settings.docs_dir} » n'existe pas (option --docs).")
     try:
         store = Store.open(settings.data_dir, settings.chroma_url)
-        embedder = SentenceTransformerEmbedder(
-            settings.embedding_model, settings.model_cache_dir, settings.embedding_dtype, settings.embedding_batch_size
-        )
-        indexer = Indexer(
-            settings.docs_dir,
-            settings.data_dir,
-            store,
-            embedder,
-            settings.collection_prefix,
-            settings.chunk_size,
-            settings.chunk_overlap,
-            int(settings.max_file_mb * 1_000_000),
-        )
+        indexer = Indexer.from_settings(settings, store, SentenceTransformerEmbedder.from_settings(settings))
         show_bar = not as_json and sys.stderr.isatty()
         bar = None
         if show_bar:

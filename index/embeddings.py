@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from index.config import IndexSettings
 from index.models import KNOWN_MODELS, ModelError, resolve_known
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,10 @@ class SentenceTransformerEmbedder:
         self.requested_dtype = dtype
         self._identity = embedding_identity(name)
         self._model: Any = None
+
+    @classmethod
+    def from_settings(cls, settings: IndexSettings) -> SentenceTransformerEmbedder:
+        return cls(settings.embedding_model, settings.model_cache_dir, settings.embedding_dtype, settings.embedding_batch_size)
 
     @property
     def identity(self) -> str:

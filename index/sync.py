@@ -15,6 +15,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from index.chunking import Chunk, split_document
+from index.config import IndexSettings
 from index.embeddings import Embedder
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, load_bytes
 from index.manifest import DocumentEntry, Manifest, read_manifest, write_json_atomic, write_manifest
@@ -181,6 +182,19 @@ class Indexer:
         self.collection = collection_name(collection_prefix, embedder.identity)
         self.chunking = {"size": chunk_size, "overlap": chunk_overlap}
         self.max_file_bytes = max_file_bytes
+
+    @classmethod
+    def from_settings(cls, settings: IndexSettings, store: Store, embedder: Embedder) -> Indexer:
+        return cls(
+            settings.docs_dir,
+            settings.data_dir,
+            store,
+            embedder,
+            settings.collection_prefix,
+            settings.chunk_size,
+            settings.chunk_overlap,
+            int(settings.max_file_mb * 1_000_000),
+        )
 
     def lock(self, wait_seconds: float = 0) -> FileLock:
         self.data_dir.mkdir(parents=True, exist_ok=True)
