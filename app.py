@@ -409,6 +409,8 @@ def main() -> None:
     if not service.login_required:
         print(f"Sans comptes configurés : accessible seulement depuis cette machine (http://127.0.0.1:{settings.port}).")
     print(service.assistant.backend_note)
+    print("Chargement des modèles…")
+    service.warm_up()
     demo = build_app(service)
     demo.queue(default_concurrency_limit=1)
     demo.launch(

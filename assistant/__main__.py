@@ -53,9 +53,12 @@ def build_retriever(settings: Settings) -> Retriever:
         store = Store.open(settings.data_dir, settings.chroma_url)
     except StoreError as exc:
         raise fail(str(exc)) from exc
-    return Retriever(
-        store, SentenceTransformerEmbedder.from_settings(settings), settings.data_dir, settings.candidates, settings.dense_weight
-    )
+    embedder = SentenceTransformerEmbedder.from_settings(settings)
+    try:
+        embedder.load()  # now, so that the timings of the answer do not include it
+    except ModelError as exc:
+        raise fail(str(exc)) from exc
+    return Retriever(store, embedder, settings.data_dir, settings.candidates, settings.dense_weight)
 
 
 def build_assistant(settings: Settings, retriever: Retriever, backend_choice: str | None = None) -> Assistant:

@@ -107,6 +107,17 @@ class Service:
         self._rebuild_lock = threading.Lock()
         self._log_lock = threading.Lock()
 
+    def warm_up(self) -> None:
+        """Load the models and the current index now, so that the first question is not the slow one."""
+        for part in (self.assistant.retriever.embedder, self.assistant.backend):
+            load = getattr(part, "load", None)
+            if callable(load):
+                load()
+        try:
+            self.assistant.retriever.snapshot()
+        except Exception:  # an empty index is reported when someone asks; starting must not fail
+            log.warning("no index to preload yet")
+
     # -- access --------------------------------------------------------------
     @property
     def login_required(self) -> bool:
