@@ -136,6 +136,14 @@ class Store:
         found = self._collection(name).get(ids=list(ids), include=[])
         return set(found["ids"])
 
+    def relabel_document(self, name: str, doc_hash: str, source: str, title: str) -> None:
+        """Point a document's chunks at a new file name (a rename): metadata only, no embedding."""
+        collection = self._collection(name)
+        got = collection.get(where={"doc_hash": doc_hash}, include=["metadatas"])
+        if got["ids"]:
+            metas = [{**(m or {}), "source": source, "title": title} for m in got["metadatas"]]
+            collection.update(ids=got["ids"], metadatas=metas)
+
     def delete_documents(self, name: str, doc_hashes: Sequence[str]) -> None:
         if not doc_hashes or name not in self.collection_names():
             return

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from filelock import FileLock, Timeout
 
@@ -24,6 +24,7 @@ from index.store import PAGE_NONE, Store, collection_name
 log = logging.getLogger(__name__)
 
 EMBED_BATCH = 32
+T = TypeVar("T")
 
 
 class SyncBusyError(RuntimeError):
@@ -142,9 +143,11 @@ def scan_documents(docs_dir: Path, max_bytes: int) -> list[ScannedFile]:
     return out
 
 
-def _metadata(chunk: Chunk) -> dict[str, Any]:
+def _metadata(chunk: Chunk, entry: DocumentEntry) -> dict[str, Any]:
     return {
         "doc_hash": chunk.doc_hash,
+        "source": entry.source,
+        "title": entry.title,
         "page": PAGE_NONE if chunk.page is None else chunk.page,
         "start": chunk.start,
         "end": chunk.end,
@@ -152,7 +155,7 @@ def _metadata(chunk: Chunk) -> dict[str, Any]:
     }
 
 
-def _batches(items: list[Chunk], size: int) -> Iterable[list[Chunk]]:
+def _batches(items: list[T], size: int) -> Iterable[list[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -239,12 +242,14 @@ class Indexer:
         by_source = {f.source: f for f in scanned}
         reusable = {d.hash: d for d in previous.documents.values()} if not rebuild else {}
         work: list[tuple[str, list[Chunk], DocumentEntry]] = []
+        relabel: list[DocumentEntry] = []
         for source in plan.to_index:
             f = by_source[source]
             assert f.hash is not None
             if f.hash in reusable:  # renamed or duplicated: same bytes, same chunks
                 old_entry = reusable[f.hash]
                 entries[source] = DocumentEntry(source, f.hash, old_entry.title, f.size, old_entry.chunks, old_entry.pages)
+                relabel.append(entries[source])
                 continue
             try:
                 document = load_bytes(f.path.read_bytes(), f.path.name)
@@ -265,7 +270,7 @@ class Indexer:
         new_hashes = sorted({e.hash for _, _, e in work})
         # Journal first: if we die while writing, the next sync knows what to clean.
         write_json_atomic(journal_path(self.data_dir), {"collection": self.collection, "hashes": new_hashes})
-        report.chunks_embedded = self._embed_missing([c for _, chunks, _ in work for c in chunks], progress)
+        report.chunks_embedded = self._embed_missing([(c, e) for _, chunks, e in work for c in chunks], progress)
 
         failed_sources = {f["source"] for f in report.failed}
         report.added = [s for s in plan.added if s in entries and s not in failed_sources]
@@ -282,6 +287,11 @@ class Indexer:
             documents=dict(sorted(entries.items())),
         )
         write_manifest(self.data_dir, manifest)  # the commit point
+        for entry in relabel:  # chunk metadata follows a renamed file (readers use the manifest anyway)
+            if entry.source in plan.added and not any(
+                e.hash == entry.hash for s, e in previous.documents.items() if s in entries
+            ):
+                self.store.relabel_document(self.collection, entry.hash, entry.source, entry.title)
         stale = sorted(previous.live_hashes - manifest.live_hashes) if not space_changed else []
         self.store.delete_documents(self.collection, stale)
         if space_changed:
@@ -297,20 +307,24 @@ class Indexer:
             fh.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
         return report
 
-    def _embed_missing(self, chunks: list[Chunk], progress: Callable[[int, int, str], None] | None) -> int:
-        existing = set()
+    def _embed_missing(self, chunks: list[tuple[Chunk, DocumentEntry]], progress: Callable[[int, int, str], None] | None) -> int:
+        existing: set[str] = set()
         for batch in _batches(chunks, 500):
-            existing |= self.store.existing_ids(self.collection, [c.id for c in batch])
-        todo = list({c.id: c for c in chunks if c.id not in existing}.values())
+            existing |= self.store.existing_ids(self.collection, [c.id for c, _ in batch])
+        todo = list({c.id: (c, e) for c, e in chunks if c.id not in existing}.values())
         done = 0
         for batch in _batches(todo, EMBED_BATCH):
-            vectors = self.embedder.embed_documents([c.text for c in batch])
+            vectors = self.embedder.embed_documents([c.text for c, _ in batch])
             self.store.upsert(
-                self.collection, [c.id for c in batch], vectors, [c.text for c in batch], [_metadata(c) for c in batch]
+                self.collection,
+                [c.id for c, _ in batch],
+                vectors,
+                [c.text for c, _ in batch],
+                [_metadata(c, e) for c, e in batch],
             )
             done += len(batch)
             if progress:
-                progress(done, len(todo), batch[-1].doc_hash)
+                progress(done, len(todo), batch[-1][0].doc_hash)
         return done
 
     def _collect_garbage(self, manifest: Manifest) -> None:

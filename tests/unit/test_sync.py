@@ -81,6 +81,9 @@ def test_renamed_file_is_not_embedded_again(docs: Path, tmp_path: Path) -> None:
     manifest = read_manifest(tmp_path / "data")
     assert "france-chine.txt" in manifest.documents and "000_1bb8a8b098313e5b.txt" not in manifest.documents  # type: ignore[union-attr]
     assert stored_hashes(indexer) == manifest.live_hashes  # type: ignore[union-attr]
+    chunk = indexer.store.chunks(indexer.collection, [manifest.documents["france-chine.txt"].hash])[0]  # type: ignore[union-attr]
+    meta = indexer.store._collection(indexer.collection).get(ids=[chunk.id], include=["metadatas"])["metadatas"][0]
+    assert meta["source"] == "france-chine.txt" and meta["title"].startswith("France – Chine")
 
 
 def test_bad_files_are_reported_and_the_rest_indexed(docs: Path, tmp_path: Path) -> None:
