@@ -242,14 +242,12 @@ class Indexer:
         by_source = {f.source: f for f in scanned}
         reusable = {d.hash: d for d in previous.documents.values()} if not rebuild else {}
         work: list[tuple[str, list[Chunk], DocumentEntry]] = []
-        relabel: list[DocumentEntry] = []
         for source in plan.to_index:
             f = by_source[source]
             assert f.hash is not None
             if f.hash in reusable:  # renamed or duplicated: same bytes, same chunks
                 old_entry = reusable[f.hash]
                 entries[source] = DocumentEntry(source, f.hash, old_entry.title, f.size, old_entry.chunks, old_entry.pages)
-                relabel.append(entries[source])
                 continue
             try:
                 document = load_bytes(f.path.read_bytes(), f.path.name)
@@ -287,11 +285,9 @@ class Indexer:
             documents=dict(sorted(entries.items())),
         )
         write_manifest(self.data_dir, manifest)  # the commit point
-        for entry in relabel:  # chunk metadata follows a renamed file (readers use the manifest anyway)
-            if entry.source in plan.added and not any(
-                e.hash == entry.hash for s, e in previous.documents.items() if s in entries
-            ):
-                self.store.relabel_document(self.collection, entry.hash, entry.source, entry.title)
+        for _old, new in plan.renamed:  # chunk metadata follows a renamed file (readers trust the manifest)
+            if new in entries and not rebuild:
+                self.store.relabel_document(self.collection, entries[new].hash, new, entries[new].title)
         stale = sorted(previous.live_hashes - manifest.live_hashes) if not space_changed else []
         self.store.delete_documents(self.collection, stale)
         if space_changed:
