@@ -58,7 +58,7 @@ def build_retriever(settings: Settings) -> Retriever:
         embedder.load()  # now, so that the timings of the answer do not include it
     except ModelError as exc:
         raise fail(str(exc)) from exc
-    return Retriever(store, embedder, settings.data_dir, settings.candidates, settings.dense_weight)
+    return Retriever.from_settings(settings, store, embedder)
 
 
 def build_assistant(settings: Settings, retriever: Retriever, backend_choice: str | None = None) -> Assistant:

@@ -64,7 +64,7 @@ class NaiveBaseline:
                 metas[i : i + 64],
             )
 
-    def retrieve(self, query: str, k: int, sources: Sequence[str] | None = None) -> Retrieval:
+    def retrieve(self, query: str, k: int, sources: Sequence[str] | None = None, language: str = "fr") -> Retrieval:
         started = time.perf_counter()
         hits = self.store.query(self.collection, self.embedder.embed_query(query), k)
         passages = [

@@ -25,6 +25,9 @@ class Settings(IndexSettings):
     dense_weight: float = Field(
         0.8, ge=0, le=1, description="Weight of dense search in the fusion (keyword search gets the rest)."
     )
+    dense_weight_english: float = Field(
+        1.0, ge=0, le=1, description="Dense weight for English questions (English words do not match French text; measured)."
+    )
     abstain_below: float = Field(
         0.38,
         ge=0,

@@ -40,7 +40,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 class Searcher(Protocol):
-    def retrieve(self, query: str, k: int, sources: Sequence[str] | None = None) -> Retrieval: ...
+    def retrieve(self, query: str, k: int, sources: Sequence[str] | None = None, language: str = "fr") -> Retrieval: ...
 
 
 class Answerer(Protocol):
@@ -147,7 +147,7 @@ def run_questions(
                 error = f"{exc.__class__.__name__}: {exc}"
         # score the ranking the pipeline itself used (same rewritten question), deeper than top_k
         standalone = answer.standalone_question if answer is not None else rewrite(q.question, history)
-        retrieval = retriever.retrieve(standalone, RETRIEVAL_K)
+        retrieval = retriever.retrieve(standalone, RETRIEVAL_K, None, detect_language(q.question))
         retrieved = [
             {
                 "rank": p.rank,

@@ -161,7 +161,7 @@ class Assistant:
         timings: dict[str, float] = {}
         standalone = self.standalone_question(question, history or [])
         timings["rewrite"] = time.perf_counter() - started
-        retrieval = self.retriever.retrieve(standalone, self.top_k, sources)
+        retrieval = self.retriever.retrieve(standalone, self.top_k, sources, language)
         timings["retrieval"] = retrieval.seconds
         passages = retrieval.passages
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.config import Settings
 from assistant.text import tokenize
 from index.embeddings import Embedder
 from index.manifest import Manifest, read_manifest
@@ -104,14 +105,28 @@ class _Snapshot:
 class Retriever:
     """Answers "which passages?" from the index that the manifest names as current."""
 
-    def __init__(self, store: Store, embedder: Embedder, data_dir: Path, candidates: int = 30, dense_weight: float = 0.7):
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        data_dir: Path,
+        candidates: int = 30,
+        dense_weight: float = 0.8,
+        dense_weight_english: float = 1.0,
+    ):
         self.store = store
         self.embedder = embedder
         self.data_dir = data_dir
         self.candidates = candidates
         self.dense_weight = dense_weight
+        # English words do not match French text: keyword search only adds noise to English questions
+        self.dense_weight_english = dense_weight_english
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: Store, embedder: Embedder) -> Retriever:
+        return cls(store, embedder, settings.data_dir, settings.candidates, settings.dense_weight, settings.dense_weight_english)
 
     def snapshot(self) -> _Snapshot:
         """Return the chunks of the current manifest, reloading when a sync committed a new one."""
@@ -140,7 +155,7 @@ class Retriever:
         snap = self.snapshot()
         return {d.source: d.title for d in snap.manifest.documents.values()}
 
-    def retrieve(self, query: str, k: int, sources: Sequence[str] | None = None) -> Retrieval:
+    def retrieve(self, query: str, k: int, sources: Sequence[str] | None = None, language: str = "fr") -> Retrieval:
         """Return the k best passages for the query, optionally within some documents."""
         started = time.perf_counter()
         snap = self.snapshot()
@@ -157,7 +172,7 @@ class Retriever:
         )
         dense = {h.id: 1.0 - float(h.distance or 0.0) for h in hits if h.doc_hash in snap.live and h.id in snap.by_id}
         keyword = self._keyword(snap, query, allowed)
-        fused = fuse(dense, keyword, self.dense_weight)
+        fused = fuse(dense, keyword, self.dense_weight_english if language == "en" else self.dense_weight)
         ordered = sorted(fused, key=lambda cid: (-fused[cid], cid))
         unique = drop_near_duplicates([snap.by_id[cid] for cid in ordered[: max(k * 4, 12)]])[:k]
         passages = [

@@ -97,7 +97,7 @@ class Service:
         if assistant is None or indexer is None:
             store = Store.open(settings.data_dir, settings.chroma_url)
             embedder = SentenceTransformerEmbedder.from_settings(settings)
-            retriever = Retriever(store, embedder, settings.data_dir, settings.candidates, settings.dense_weight)
+            retriever = Retriever.from_settings(settings, store, embedder)
             backend, note = make_backend(settings)
             assistant = Assistant.from_settings(settings, retriever, backend, note)
             indexer = Indexer.from_settings(settings, store, embedder)

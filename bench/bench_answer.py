@@ -50,7 +50,7 @@ def main() -> None:
         backend.load()
         load_s = time.perf_counter() - t0
         assistant = Assistant(
-            Retriever(store, embedder, data, settings.candidates, settings.dense_weight),
+            Retriever.from_settings(settings.model_copy(update={"data_dir": data}), store, embedder),
             backend,
             top_k=top_k,
             abstain_below=settings.abstain_below,

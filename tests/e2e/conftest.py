@@ -45,7 +45,7 @@ def start_app(tmp: Path, embedder, llm, users: bool = False) -> Iterator[Running
     store = Store.open(data)
     indexer = Indexer(docs, data, store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
     indexer.sync()
-    retriever = Retriever(store, embedder, data, settings.candidates, settings.dense_weight)
+    retriever = Retriever.from_settings(settings, store, embedder)
     assistant = Assistant(
         retriever, llm, "Réponses du modèle intégré de test (0.5B)", top_k=3, abstain_below=settings.abstain_below
     )

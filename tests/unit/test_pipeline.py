@@ -156,3 +156,12 @@ def test_prompt_placeholders_are_checked(tmp_path: Path) -> None:
     (tmp_path / "rewrite.md").write_text("Réécris {question} sans historique {typo}", encoding="utf-8")
     with pytest.raises(PromptError, match="typo"):
         load_prompts(tmp_path)
+
+
+def test_english_questions_rank_by_meaning_only(retriever: Retriever) -> None:
+    retriever.dense_weight, retriever.dense_weight_english = 0.0, 1.0
+    english = retriever.retrieve("agreement signed 1993 Vietnam", 5, language="en").passages
+    top = max(p.dense for p in english)
+    assert all(p.score == pytest.approx(p.dense / top, abs=1e-3) for p in english), "keyword scores play no part"
+    french = retriever.retrieve("accord signé en 1993 Vietnam", 5, language="fr").passages
+    assert french[0].keyword > 0 and french[0].score == pytest.approx(1.0)
