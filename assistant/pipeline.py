@@ -251,8 +251,14 @@ class Assistant:
             f"« {t['content'][:300]} »" if t["role"] == "user" else f"(réponse : {t['content'][:200]})" for t in history[-4:]
         ]
         prompt = self.prompts.rewrite.format(history="\n".join(lines), question=question)
+        # The same system message as the answer: llama.cpp keeps that prefix evaluated,
+        # so neither this call nor the answer after it pays for it again.
+        system = self.prompts.answer_system.format(
+            refusal=REFUSALS[detect_language(question)], language_name=LANGUAGE_NAMES[detect_language(question)]
+        )
         try:
-            rewritten = "".join(self.backend.stream([{"role": "user", "content": prompt}], 64)).strip()
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+            rewritten = "".join(self.backend.stream(messages, 48)).strip()
         except Exception:  # a failed rewrite must not cost the answer
             log.exception("rewrite failed; using the previous question as context")
             return fallback

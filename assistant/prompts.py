@@ -21,8 +21,8 @@ REFUSALS = {
 }
 LANGUAGE_NAMES = {"fr": "français", "en": "anglais"}
 LANGUAGE_INSTRUCTIONS = {
-    "fr": "Réponds en français.",
-    "en": "The question is in English: answer in English (translate the facts from the French passages).",
+    "fr": "Réponds en français, par une phrase complète.",
+    "en": "The question is in English: answer with a complete English sentence (translate the facts from the French passages).",
 }
 
 

@@ -175,13 +175,26 @@ class Store:
         return {str(m.get("doc_hash")) for m in got["metadatas"] or []}
 
     def chunks(self, name: str, doc_hashes: Sequence[str] | None = None) -> list[StoredChunk]:
-        """Return stored chunks (all, or those of the given documents)."""
-        collection = self._collection(name)
-        where = {"doc_hash": {"$in": list(doc_hashes)}} if doc_hashes else None
+        """Return stored chunks (all, or those of the given documents), page by page.
+
+        A `$in` filter with thousands of documents exceeds SQLite's variable limit, so
+        large selections are read whole and filtered here.
+        """
         if doc_hashes is not None and not doc_hashes:
             return []
-        got = collection.get(where=where, include=["documents", "metadatas"])
-        return [_to_chunk(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        collection = self._collection(name)
+        wanted = set(doc_hashes) if doc_hashes is not None else None
+        if wanted is not None and len(wanted) <= 100:
+            got = collection.get(where={"doc_hash": {"$in": sorted(wanted)}}, include=["documents", "metadatas"])
+            return [_to_chunk(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        out: list[StoredChunk] = []
+        page = 5000
+        for offset in range(0, collection.count(), page):
+            got = collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                if wanted is None or (m or {}).get("doc_hash") in wanted:
+                    out.append(_to_chunk(i, t, m))
+        return out
 
     def query(self, name: str, embedding: Sequence[float], n: int, doc_hashes: Sequence[str] | None = None) -> list[StoredChunk]:
         """Return the n nearest chunks (cosine distance), optionally within some documents."""

@@ -112,7 +112,8 @@ def test_follow_up_is_rewritten_before_retrieval(retriever: Retriever) -> None:
     ]
     answer = make(retriever, backend).ask("Est-il prévu de le renouveler ?", history)
     assert answer.standalone_question.startswith("Un nouvel Accord intergouvernemental")
-    assert "Est-il prévu de le renouveler ?" in backend.calls[0][0]["content"], "the rewrite prompt carries the follow-up"
+    assert "Est-il prévu de le renouveler ?" in backend.calls[0][1]["content"], "the rewrite prompt carries the follow-up"
+    assert backend.calls[0][0] == backend.calls[1][0], "rewrite and answer share their system prefix"
     assert "Question : Un nouvel Accord intergouvernemental" in backend.calls[1][1]["content"], (
         "the model answers the standalone form"
     )
@@ -145,7 +146,7 @@ def test_documents_are_passed_as_data_not_instructions(retriever: Retriever) -> 
 def test_english_question_asks_for_an_english_answer(retriever: Retriever) -> None:
     backend = ScriptedBackend(["The agreement was signed in 1993 [1]."])
     answer = make(retriever, backend).ask("When was the intergovernmental agreement between Vietnam and France signed?")
-    assert "answer in English" in backend.calls[0][1]["content"]
+    assert "answer with a complete English sentence" in backend.calls[0][1]["content"]
     assert answer.language == "en"
 
 

@@ -183,3 +183,20 @@ def test_identical_files_share_chunks(docs: Path, tmp_path: Path) -> None:
     report = indexer.sync()
     assert "copie.txt" in report.added
     assert report.chunks_total == indexer.store.count(indexer.collection)
+
+
+def test_reading_chunks_of_many_documents(tmp_path: Path) -> None:
+    """More documents than SQLite accepts variables in one `$in` filter."""
+    store = Store.open(tmp_path)
+    embedder = HashEmbedder(dims=8)
+    n = 1200
+    store.upsert(
+        "many",
+        [f"c{i}" for i in range(n)],
+        embedder.embed_documents([f"texte {i}" for i in range(n)]),
+        [f"texte {i}" for i in range(n)],
+        [{"doc_hash": f"h{i}", "page": -1, "start": 0, "end": 5, "index": 0} for i in range(n)],
+    )
+    got = store.chunks("many", [f"h{i}" for i in range(0, n, 2)])
+    assert len(got) == n // 2 and {c.doc_hash for c in got} == {f"h{i}" for i in range(0, n, 2)}
+    assert len(store.chunks("many")) == n
