@@ -59,7 +59,7 @@ def numbers_in(text: str) -> set[str]:
 
 def proper_names(sentence: str) -> set[str]:
     """Capitalized words not at the start of the sentence, accent-folded (names, places, acronyms)."""
-    words = re.findall(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w\-’']*", sentence)
+    words = re.findall(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w’']*", sentence)  # "Asie-Europe" is two names
     out = set()
     for i, word in enumerate(words):
         if i == 0 or not word[0].isupper():

@@ -73,3 +73,11 @@ def test_names_from_the_question_are_context_not_claims() -> None:
     assert checked[0].supported
     checked, _ = cite("Jean Dupont est co-président de la French Healthcare Alliance China.", [faury], question=question)
     assert not checked[0].supported, "a name the question did not give must be in the passage"
+
+
+def test_hyphenated_names_match_across_line_breaks() -> None:
+    p = passage(1, "Autre initiative : le projet Génome Asie- Europe, associant l’hôpital Huashan de Shanghai.")
+    checked, _ = cite(
+        "L'hôpital Huashan de Shanghai participe au projet Génome Asie-Europe.", [p], question="Quel hôpital participe ?"
+    )
+    assert checked[0].supported
