@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -318,7 +317,3 @@ def check_thresholds(metrics: dict[str, Any], thresholds: dict[str, float]) -> l
 
 def now() -> str:
     return time.strftime("%Y-%m-%d %H:%M")
-
-
-def summary_stats(values: Sequence[float]) -> dict[str, float]:
-    return {"p50": statistics.median(values), "p95": percentile(values, 0.95)} if values else {}

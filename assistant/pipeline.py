@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -326,8 +325,3 @@ class Assistant:
             return int(counter("\n".join(m["content"] for m in messages)))
         except Exception:  # counting is informative only
             return None
-
-
-def clean_model_text(text: str) -> str:
-    """Remove stray passage tags a model may echo."""
-    return re.sub(r"</?passages?[^>]*>", "", text).strip()

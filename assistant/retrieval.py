@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -214,7 +214,3 @@ class Retriever:
         before = snap.chunks[i - 1].text if i > 0 and snap.chunks[i - 1].doc_hash == chunk.doc_hash else ""
         after = snap.chunks[i + 1].text if i + 1 < len(snap.chunks) and snap.chunks[i + 1].doc_hash == chunk.doc_hash else ""
         return before, after
-
-
-def renumber(passages: Sequence[Passage]) -> list[Passage]:
-    return [replace(p, rank=i) for i, p in enumerate(passages, start=1)]
