@@ -252,9 +252,7 @@ class Assistant:
         prompt = self.prompts.rewrite.format(history="\n".join(lines), question=question)
         # The same system message as the answer: llama.cpp keeps that prefix evaluated,
         # so neither this call nor the answer after it pays for it again.
-        system = self.prompts.answer_system.format(
-            refusal=REFUSALS[detect_language(question)], language_name=LANGUAGE_NAMES[detect_language(question)]
-        )
+        system = self.system_prompt(detect_language(question))
         try:
             messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
             rewritten = "".join(self.backend.stream(messages, 48)).strip()
@@ -272,12 +270,15 @@ class Assistant:
         # keep the conversation's words too: a weak rewrite must not lose the topic
         return f"{rewritten} ({previous[-1]})"
 
+    def system_prompt(self, language: str) -> str:
+        return self.prompts.answer_system.format(refusal=REFUSALS[language], language_name=LANGUAGE_NAMES[language])
+
     def messages(self, question: str, passages: Sequence[Passage], language: str) -> list[Message]:
         blocks = []
         for p in passages:
             where = f' page="{p.page}"' if p.page is not None else ""
             blocks.append(f'<passage n="{p.rank}" source="{p.source}"{where}>\n{quote_passage(p.text)}\n</passage>')
-        system = self.prompts.answer_system.format(refusal=REFUSALS[language], language_name=LANGUAGE_NAMES[language])
+        system = self.system_prompt(language)
         user = self.prompts.answer_user.format(
             passages="\n".join(blocks), question=question, language_instruction=LANGUAGE_INSTRUCTIONS[language]
         )

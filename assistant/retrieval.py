@@ -161,7 +161,8 @@ class Retriever:
         snap = self.snapshot()
         allowed: set[str] | None = None
         if sources:
-            allowed = {d.hash for s, d in snap.manifest.documents.items() if s in set(sources)}
+            wanted = set(sources)
+            allowed = {d.hash for s, d in snap.manifest.documents.items() if s in wanted}
         # dense: ask a few more than needed, since stale chunks of an interrupted sync are skipped
         vector = self.embedder.embed_query(query)
         hits = self.store.query(
