@@ -20,14 +20,11 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import gradio as gr
 
 from assistant.config import Settings
-from assistant.llm import BackendUnavailable, GenerationError
-from assistant.pipeline import Answer, QuestionError
-from assistant.retrieval import EmptyIndexError
+from assistant.errors import AnsweringError
+from assistant.pipeline import Answer, Retrieved
 from assistant.service import AccessDenied, Service, UploadError
+from index.errors import IndexingError
 from index.loaders import SUPPORTED_SUFFIXES
-from index.models import ModelError
-from index.store import StoreError
-from index.sync import SyncBusyError
 
 log = logging.getLogger("app")
 
@@ -47,19 +44,12 @@ mark { background: #ffe58a; }
 
 
 def user_message(exc: Exception) -> str:
-    """Turn any failure into a French sentence saying what to do; the details go to the log."""
-    if isinstance(
-        exc,
-        QuestionError
-        | EmptyIndexError
-        | BackendUnavailable
-        | GenerationError
-        | StoreError
-        | ModelError
-        | UploadError
-        | SyncBusyError
-        | AccessDenied,
-    ):
+    """Turn any failure into a French sentence saying what to do; the details go to the log.
+
+    Every error a user can meet derives from one of the two layers' bases, whose
+    message is already that sentence; anything else is a bug, logged in full.
+    """
+    if isinstance(exc, AnsweringError | IndexingError):
         return str(exc)
     log.exception("unexpected error")
     return "Une erreur inattendue s'est produite. Réessayez ; si elle revient, prévenez un administrateur (détails dans le journal du serveur)."
@@ -80,7 +70,7 @@ def sources_markdown(answer: Answer) -> str:
     if answer.citations:
         parts = []
         for c in answer.citations:
-            where = f", page {c.page}" if c.page is not None else ""
+            where = f", {c.location}" if c.location else ""
             parts.append(
                 f"**[{c.n}] {html.escape(c.title)}** — `{c.source}`{where}\n\n{blockquote(highlight(c.passage_text, c.quote))}"
             )
@@ -96,7 +86,7 @@ def source_choices(answer: Answer | None) -> list[str]:
     if answer is None:
         return []
     if answer.citations:
-        return [f"[{c.n}] {c.title} ({c.source}{', p. ' + str(c.page) if c.page is not None else ''})" for c in answer.citations]
+        return [f"[{c.n}] {c.title} ({c.source}{', ' + c.location if c.location else ''})" for c in answer.citations]
     return [f"[{p.rank}] {p.title} ({p.source}, {p.location})" for p in answer.passages[:3]]
 
 
@@ -208,6 +198,8 @@ def build_app(service: Service) -> gr.Blocks:
                 for item in service.stream(message, turns, filters):
                     if isinstance(item, Answer):
                         final = item
+                    elif isinstance(item, Retrieved):
+                        continue
                     else:
                         history[-1]["content"] = content_text(history[-1]["content"]) + item
                         yield history, "", None, gr.update()
@@ -395,7 +387,7 @@ def main() -> None:
     try:
         settings = Settings()
         service = Service(settings)
-    except (ValueError, StoreError, ModelError, BackendUnavailable) as exc:
+    except (ValueError, AnsweringError, IndexingError) as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     host = settings.host

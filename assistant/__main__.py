@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from assistant.config import Settings
 from assistant.llm import BackendUnavailable, GenerationError, make_backend
-from assistant.pipeline import Answer, Assistant, QuestionError
+from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved
 from assistant.retrieval import EmptyIndexError, Retriever
 from index.embeddings import SentenceTransformerEmbedder
 from index.models import ModelError
@@ -79,7 +79,7 @@ def print_answer(answer: Answer) -> None:
         for p in answer.passages:
             typer.echo(f"  [{p.rank}] {p.title} — {p.source} ({p.location})")
     for c in answer.citations:
-        where = f", p. {c.page}" if c.page is not None else ""
+        where = f", {c.location}" if c.location else ""
         typer.echo(f"  [{c.n}] {c.title} — {c.source}{where}")
         typer.echo(f"      « {c.quote} »")
     t = answer.timings
@@ -113,6 +113,12 @@ def ask(
         for item in assistant.stream(question, None, document):
             if isinstance(item, Answer):
                 final = item
+            elif isinstance(item, Retrieved):
+                if not as_json:  # the sources come first, while the model reads them
+                    typer.echo("Passages trouvés :" if item.language == "fr" else "Passages found:", err=True)
+                    for p in item.passages:
+                        typer.echo(f"  [{p.rank}] {p.title} — {p.source} ({p.location})", err=True)
+                    typer.echo("", err=True)
             elif not as_json:
                 sys.stdout.write(item)
                 sys.stdout.flush()
@@ -158,10 +164,20 @@ def evaluate(
         bool, typer.Option("--baseline", help="Mesurer aussi la chaîne naïve des tutoriels, pour comparer.")
     ] = False,
     limit: Annotated[int, typer.Option("--limit", help="Ne prendre que les N premières questions (0 : toutes).")] = 0,
+    split: Annotated[
+        str,
+        typer.Option(
+            "--split",
+            help="all, tune (la moitié sur laquelle on règle) ou test (la moitié qui sert aux seuils et aux chiffres publiés).",
+        ),
+    ] = "all",
 ) -> None:
     """Évalue l'assistant sur un jeu de questions de référence ; écrit results.json, report.md, metrics.png."""
     from assistant.evaluate import check_thresholds, metrics_table, now, run_questions, score, write_report
-    from assistant.golden import GoldenSetError, load_golden
+    from assistant.golden import GoldenSetError, load_golden, split_golden
+
+    if split not in ("all", "tune", "test"):
+        raise fail(f"--split {split} : all, tune ou test.")
 
     thresholds = parse_thresholds(fail_under or [])
     malformed: list[str] = []
@@ -176,6 +192,8 @@ def evaluate(
         typer.echo(str(exc).splitlines()[0] + f" ({len(malformed)} ligne(s) ignorée(s))", err=True)
         for problem in malformed:
             typer.echo(f"  - {problem}", err=True)
+    if split != "all":
+        golden = split_golden(golden, "tune" if split == "tune" else "test")
     if limit:
         golden = golden[:limit]
     settings = build_settings(data, backend)
@@ -203,6 +221,7 @@ def evaluate(
         base = run_baseline(settings, golden, assistant is not None, rewrite)
     meta = {
         "questions_file": str(questions),
+        "split": split,
         "when": now(),
         "backend": assistant.backend.label if assistant else "aucun (recherche seule)",
         "seconds": round(time.perf_counter() - started, 1),

@@ -99,7 +99,9 @@ class NaiveBaseline:
         text = "".join(pieces).strip()
         total = time.perf_counter() - started
         abstained = not text or is_refusal(text) or "don't know" in text.lower() or "ne sais pas" in text.lower()
-        citations = [Citation(p.rank, p.source, p.title, p.page, p.text[:200], p.chunk_id, p.text) for p in retrieval.passages]
+        citations = [
+            Citation(p.rank, p.source, p.title, p.page, p.text[:200], p.chunk_id, p.text, p.location) for p in retrieval.passages
+        ]
         yield Answer(
             text=text,
             citations=[] if abstained else citations,

@@ -30,9 +30,17 @@ class Citation:
     quote: str  # the passage sentence that supports the claim
     chunk_id: str
     passage_text: str
+    location: str = ""  # as a person cites it: "p. 42 · 5.3 Mettre à jour"
 
     def to_json(self) -> dict[str, object]:
-        return {"n": self.n, "source": self.source, "title": self.title, "page": self.page, "quote": self.quote}
+        return {
+            "n": self.n,
+            "source": self.source,
+            "title": self.title,
+            "page": self.page,
+            "location": self.location,
+            "quote": self.quote,
+        }
 
 
 @dataclass(frozen=True)
@@ -167,7 +175,7 @@ def cite(
         for n in numbers:
             used.setdefault(n, best_quote(text, given[n], similarity))
     citations = [
-        Citation(n, given[n].source, given[n].title, given[n].page, quote, given[n].chunk_id, given[n].text)
+        Citation(n, given[n].source, given[n].title, given[n].page, quote, given[n].chunk_id, given[n].text, given[n].location)
         for n, quote in sorted(used.items())
     ]
     return checked, citations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from assistant.errors import AnsweringError
 from assistant.text import normalize
 
 
@@ -30,6 +32,8 @@ class GoldenQuestion(BaseModel):
     answer_patterns: list[str] = Field(default_factory=list)
     evidence: list[str] = Field(default_factory=list)
     history: list[Turn] = Field(default_factory=list)
+    category: str = ""  # kind of question (fact, paraphrase, follow-up, ...): strata of the tuning/test split
+    split: Literal["tune", "test"] | None = None  # pins a question to one half (else assigned by split_golden)
 
     @field_validator("answer_patterns")
     @classmethod
@@ -42,7 +46,7 @@ class GoldenQuestion(BaseModel):
         return patterns
 
 
-class GoldenSetError(ValueError):
+class GoldenSetError(AnsweringError, ValueError):
     """A golden set has malformed lines; ``questions`` holds the good ones."""
 
     def __init__(self, problems: list[str], questions: list[GoldenQuestion]):
@@ -94,6 +98,31 @@ def load_golden(path: Path) -> list[GoldenQuestion]:
     if not questions:
         raise GoldenSetError([f"{path} ne contient aucune question"], [])
     return questions
+
+
+SPLIT_SEED = "coop-assistant-2026"
+Half = Literal["tune", "test"]
+
+
+def split_golden(questions: Sequence[GoldenQuestion], half: Half, seed: str = SPLIT_SEED) -> list[GoldenQuestion]:
+    """Return one half of a golden set: settings are tuned on "tune", gated and reported on "test".
+
+    Stratified by kind (category, answerable, language, follow-up): within each stratum
+    questions are ordered by a seeded hash of their id and dealt alternately, so each
+    half holds about half of every kind, and the split is the same on every machine.
+    A question with an explicit ``split`` field stays in that half.
+    """
+    strata: dict[tuple[str, bool, str, bool], list[GoldenQuestion]] = {}
+    for q in questions:
+        if q.split is None:
+            strata.setdefault((q.category, q.answerable, q.lang, bool(q.history)), []).append(q)
+    assigned: dict[str, str] = {q.id: q.split for q in questions if q.split is not None}
+    for key in sorted(strata, key=str):
+        members = sorted(strata[key], key=lambda q: hashlib.sha256(f"{seed}:{q.id}".encode()).hexdigest())
+        # the odd one of a stratum goes to "test": gates see every kind even when it is rare
+        for i, q in enumerate(members):
+            assigned[q.id] = "test" if i % 2 == 0 else "tune"
+    return [q for q in questions if assigned[q.id] == half]
 
 
 def supports(passage_text: str, evidence: Sequence[str]) -> bool:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from assistant.errors import AnsweringError
 from index.models import KNOWN_MODELS, ModelError, resolve_known
 
 log = logging.getLogger(__name__)
@@ -23,11 +24,11 @@ log = logging.getLogger(__name__)
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": ...}
 
 
-class BackendUnavailable(RuntimeError):
+class BackendUnavailable(AnsweringError, RuntimeError):
     """A backend cannot be used; the message says what to do (French)."""
 
 
-class GenerationError(RuntimeError):
+class GenerationError(AnsweringError, RuntimeError):
     """A backend failed in the middle of an answer."""
 
 

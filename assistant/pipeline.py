@@ -12,6 +12,7 @@ import numpy as np
 
 from assistant.citations import CheckedSentence, Citation, Similarity, cite, render
 from assistant.config import Settings
+from assistant.errors import AnsweringError
 from assistant.llm import ChatBackend, ExtractiveBackend, Message
 from assistant.prompts import LANGUAGE_INSTRUCTIONS, LANGUAGE_NAMES, REFUSALS, Prompts, load_prompts, quote_passage
 from assistant.retrieval import Passage, Retriever
@@ -21,8 +22,18 @@ from index.embeddings import Embedder
 log = logging.getLogger(__name__)
 
 
-class QuestionError(ValueError):
+class QuestionError(AnsweringError, ValueError):
     """The question cannot be asked as it is (empty, too long); the message says why."""
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """The passages found for a question, announced before the model writes (so they can be shown at once)."""
+
+    passages: list[Passage]
+    standalone_question: str
+    language: str
+    seconds: float  # from the question to this event
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,15 @@ class Answer:
             "backend": self.backend,
             "citations": [c.to_json() for c in self.citations],
             "passages": [
-                {"rank": p.rank, "source": p.source, "title": p.title, "page": p.page, "text": p.text, "score": p.score}
+                {
+                    "rank": p.rank,
+                    "source": p.source,
+                    "title": p.title,
+                    "page": p.page,
+                    "location": p.location,
+                    "text": p.text,
+                    "score": p.score,
+                }
                 for p in self.passages
             ],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
@@ -152,8 +171,8 @@ class Assistant:
 
     def stream(
         self, question: str, history: Sequence[dict[str, str]] | None = None, sources: Sequence[str] | None = None
-    ) -> Iterator[str | Answer]:
-        """Yield text deltas as the answer is written, then the checked Answer."""
+    ) -> Iterator[Retrieved | str | Answer]:
+        """Yield the passages found (Retrieved), then text deltas as the answer is written, then the checked Answer."""
         started = time.perf_counter()
         question = self.validate(question)
         language = detect_language(question)
@@ -163,6 +182,8 @@ class Assistant:
         retrieval = self.retriever.retrieve(standalone, self.top_k, sources, language)
         timings["retrieval"] = retrieval.seconds
         passages = retrieval.passages
+        timings["sources"] = time.perf_counter() - started
+        yield Retrieved(list(passages), standalone, language, timings["sources"])
 
         def finish(
             text: str, citations: list[Citation], abstained: bool, reason: str = "", sentences=None, tokens=None, draft=""
@@ -313,7 +334,9 @@ class Assistant:
             best = (sims[i], scored[i][1], scored[i][2])
         rank, sentence = best[1], best[2]
         passage = next(p for p in passages if p.rank == rank)
-        citation = Citation(rank, passage.source, passage.title, passage.page, sentence, passage.chunk_id, passage.text)
+        citation = Citation(
+            rank, passage.source, passage.title, passage.page, sentence, passage.chunk_id, passage.text, passage.location
+        )
         lead = "D'après les documents" if language == "fr" else "According to the documents (in French)"
         text = f"{lead} : « {sentence} » [{rank}]"
         return text, [citation], [CheckedSentence(sentence, (rank,), True, True)]

@@ -7,6 +7,8 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.errors import AnsweringError
+
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
 EXPECTED = {
@@ -26,7 +28,7 @@ LANGUAGE_INSTRUCTIONS = {
 }
 
 
-class PromptError(ValueError):
+class PromptError(AnsweringError, ValueError):
     """A template is missing or its placeholders are not the expected ones."""
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Settings
+from assistant.errors import AnsweringError
 from assistant.text import tokenize
 from index.embeddings import Embedder
 from index.manifest import Manifest, read_manifest
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
-class EmptyIndexError(RuntimeError):
+class EmptyIndexError(AnsweringError, RuntimeError):
     """No index has been built yet, or it holds no passage."""
 
 
@@ -40,10 +41,27 @@ class Passage:
     score: float  # fused score
     dense: float  # cosine similarity to the question (0 when dense search did not return it)
     keyword: float  # BM25 score (0 when absent)
+    section: str = ""  # the heading the passage sits under
+    ocr: bool = False  # read by OCR from an image of the page
+    unit: str = "page"  # what ``page`` counts: "page" or "slide"
 
     @property
     def location(self) -> str:
-        return f"p. {self.page}" if self.page is not None else f"car. {self.start}–{self.end}"
+        """Where a person finds the passage: "p. 42 · 5.3 Mettre à jour", "diapo 3 · Budget", "§ Historique"."""
+        return format_location(self.page, self.section, self.ocr, self.unit, (self.start, self.end))
+
+
+def format_location(page: int | None, section: str, ocr: bool, unit: str, span: tuple[int, int] | None = None) -> str:
+    parts = []
+    if page is not None:
+        parts.append(f"diapo {page}" if unit == "slide" else f"p. {page}")
+    if section:
+        parts.append(section if page is not None else f"§ {section}")
+    if not parts and span is not None:
+        parts.append(f"car. {span[0]}–{span[1]}")
+    if ocr:
+        parts.append("texte lu par OCR")
+    return " · ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -189,6 +207,9 @@ class Retriever:
                 score=round(fused[c.id], 4),
                 dense=round(dense.get(c.id, 0.0), 4),
                 keyword=round(keyword.get(c.id, 0.0), 4),
+                section=c.section,
+                ocr=c.ocr,
+                unit=c.unit,
             )
             for i, c in enumerate(unique, start=1)
         ]

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
+from assistant.errors import AnsweringError
 from assistant.llm import make_backend
-from assistant.pipeline import Answer, Assistant
+from assistant.pipeline import Answer, Assistant, Retrieved
 from assistant.retrieval import Retriever
 from index.embeddings import SentenceTransformerEmbedder
 from index.loaders import SUPPORTED_SUFFIXES
@@ -33,11 +34,11 @@ from index.sync import Indexer, SyncBusyError, SyncReport
 log = logging.getLogger(__name__)
 
 
-class UploadError(ValueError):
+class UploadError(AnsweringError, ValueError):
     """A file was refused; the message says why (French)."""
 
 
-class AccessDenied(PermissionError):
+class AccessDenied(AnsweringError, PermissionError):
     """An admin function was called by someone who is not an admin."""
 
 
@@ -136,7 +137,7 @@ class Service:
     # -- answering -----------------------------------------------------------
     def stream(
         self, question: str, history: Sequence[dict[str, str]], sources: Sequence[str] | None = None
-    ) -> Iterator[str | Answer]:
+    ) -> Iterator[Retrieved | str | Answer]:
         for item in self.assistant.stream(question, history, sources or None):
             if isinstance(item, Answer):
                 self.log_question(item)

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.config import Settings  # noqa: E402
-from assistant.golden import first_support_rank, load_golden, retrieval_metrics  # noqa: E402
+from assistant.golden import first_support_rank, load_golden, retrieval_metrics, split_golden  # noqa: E402
 from assistant.retrieval import Retriever  # noqa: E402
 from index.embeddings import SentenceTransformerEmbedder  # noqa: E402
 from index.store import Store  # noqa: E402
@@ -34,10 +34,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="400,600,800,1200")
     parser.add_argument("--weights", default="0,0.3,0.5,0.6,0.7,0.8,0.9,1")
-    parser.add_argument("--questions", default=f"{ROOT}/tests/golden/golden.jsonl,{ROOT.parent}/shared/eval/dev.jsonl")
+    # Tuning reads only the tuning half of the golden set; the test half and the shared
+    # development set stay unseen, for the gates and the published figures.
+    parser.add_argument("--questions", default=f"{ROOT}/tests/golden/golden.jsonl")
     args = parser.parse_args()
     settings = Settings()
-    questions = [q for f in args.questions.split(",") if Path(f).exists() for q in load_golden(Path(f))]
+    questions = [q for f in args.questions.split(",") if Path(f).exists() for q in split_golden(load_golden(Path(f)), "tune")]
     embedder = SentenceTransformerEmbedder(settings.embedding_model, settings.model_cache_dir, settings.embedding_dtype)
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:

@@ -23,12 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.errors import IndexingError
+
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 
 
-class ModelError(RuntimeError):
+class ModelError(IndexingError, RuntimeError):
     """A model cannot be fetched, assembled or verified; the message says what to do."""
 
 

@@ -13,12 +13,14 @@ from urllib.parse import urlparse
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
+from index.errors import IndexingError
+
 log = logging.getLogger(__name__)
 
 PAGE_NONE = -1  # Chroma metadata cannot hold None
 
 
-class StoreError(RuntimeError):
+class StoreError(IndexingError, RuntimeError):
     """Chroma cannot be reached or refused an operation; the message says what to do."""
 
 
@@ -32,6 +34,9 @@ class StoredChunk:
     end: int
     index: int
     distance: float | None = None
+    section: str = ""
+    ocr: bool = False
+    unit: str = "page"
 
 
 def collection_name(prefix: str, identity: str) -> str:
@@ -52,6 +57,9 @@ def _to_chunk(cid: str, text: str | None, meta: Any, distance: float | None = No
         end=int(meta.get("end", 0)),
         index=int(meta.get("index", 0)),
         distance=distance,
+        section=str(meta.get("section", "")),
+        ocr=bool(meta.get("ocr", False)),
+        unit=str(meta.get("unit", "page")),
     )
 
 

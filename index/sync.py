@@ -17,6 +17,7 @@ from filelock import FileLock, Timeout
 from index.chunking import Chunk, split_document
 from index.config import IndexSettings
 from index.embeddings import Embedder
+from index.errors import IndexingError
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, load_bytes
 from index.manifest import DocumentEntry, Manifest, read_manifest, write_json_atomic, write_manifest
 from index.store import PAGE_NONE, Store, collection_name
@@ -27,7 +28,7 @@ EMBED_BATCH = 32
 T = TypeVar("T")
 
 
-class SyncBusyError(RuntimeError):
+class SyncBusyError(IndexingError, RuntimeError):
     """Another sync holds the lock."""
 
 
@@ -152,6 +153,9 @@ def _metadata(chunk: Chunk, entry: DocumentEntry) -> dict[str, Any]:
         "start": chunk.start,
         "end": chunk.end,
         "index": chunk.index,
+        "section": chunk.section,
+        "ocr": chunk.ocr,
+        "unit": chunk.unit,
     }
 
 

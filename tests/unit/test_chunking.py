@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from index.chunking import normalize_layout, split_document
 from index.loaders import LoadedDocument, Page, load_bytes
 
@@ -54,3 +56,39 @@ def test_chunks_are_exact_substrings_of_the_text() -> None:
         text = normalize_layout(doc.pages[0].text)
         for c in split_document(doc, "h", 600, 90):
             assert c.text in text and "(?<=" not in c.text
+
+
+def test_each_chunk_carries_the_section_in_force_where_it_starts() -> None:
+    from index.loaders import Section
+
+    intro = "Introduction générale. " * 20
+    body = "Le budget du projet est fixé chaque année. " * 20
+    page1 = f"{intro}\n\n{body}"
+    page2 = "Suite du budget sur la page suivante. " * 10
+    doc = LoadedDocument(
+        "t",
+        (
+            Page(1, page1, (Section(0, "1 Introduction"), Section(len(intro) + 2, "2 Budget"))),
+            Page(2, page2),  # no heading: the last section goes on
+        ),
+    )
+    chunks = split_document(doc, "h", 300, 30)
+    assert {c.section for c in chunks if "Introduction générale" in c.text and c.page == 1} == {"1 Introduction"}
+    assert all(c.section == "2 Budget" for c in chunks if c.text.startswith("Le budget"))
+    assert all(c.section == "2 Budget" for c in chunks if c.page == 2)
+
+
+def test_sections_keep_their_place_when_the_layout_is_normalized() -> None:
+    from index.loaders import Section, normalize_page
+
+    raw = "Préambule.   \n\n\n\n\nChapitre deux   \nTexte du chapitre."
+    page = normalize_page(Page(1, raw, (Section(raw.index("Chapitre"), "Chapitre deux"),)))
+    assert page.text[page.sections[0].start :].startswith("Chapitre deux")
+
+
+@pytest.mark.timeout(60)  # a hang guard, not a speed target: the quadratic regex took tens of minutes here
+def test_layout_normalization_is_linear_on_huge_runs_of_spaces() -> None:
+    for blank in (" ", "\u00a0"):
+        text = "début" + blank * 1_000_000 + "fin\n" + blank * 1_000_000
+        out = normalize_layout(text)
+        assert out.startswith("début" + blank) and out.endswith("fin")

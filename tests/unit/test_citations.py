@@ -81,3 +81,13 @@ def test_hyphenated_names_match_across_line_breaks() -> None:
         "L'hôpital Huashan de Shanghai participe au projet Génome Asie-Europe.", [p], question="Quel hôpital participe ?"
     )
     assert checked[0].supported
+
+
+def test_locations_read_as_a_person_cites_them() -> None:
+    from assistant.retrieval import format_location
+
+    assert format_location(42, "5.3 Mettre à jour", False, "page") == "p. 42 · 5.3 Mettre à jour"
+    assert format_location(3, "Budget", False, "slide") == "diapo 3 · Budget"
+    assert format_location(None, "Historique", False, "page", (0, 10)) == "§ Historique"
+    assert format_location(None, "", False, "page", (5, 10)) == "car. 5–10"
+    assert format_location(7, "", True, "page") == "p. 7 · texte lu par OCR"

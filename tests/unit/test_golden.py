@@ -79,3 +79,31 @@ def test_project_golden_set_has_what_the_issue_asks() -> None:
     for needed in ("english", "follow-up", "paraphrase", "near-miss", "two-documents"):
         assert needed in categories
     assert all(r.get("history") for r in rows if r.get("category") == "follow-up")
+
+
+def test_split_is_stratified_disjoint_and_stable() -> None:
+    from collections import Counter
+
+    from assistant.golden import load_golden, split_golden
+
+    questions = load_golden(GOLDEN)
+    tune, test = split_golden(questions, "tune"), split_golden(questions, "test")
+    assert {q.id for q in tune}.isdisjoint({q.id for q in test})
+    assert len(tune) + len(test) == len(questions)
+    assert [q.id for q in split_golden(questions, "test")] == [q.id for q in test]  # same on every run
+
+    def kinds(qs):  # type: ignore[no-untyped-def]
+        return Counter((q.category, q.answerable, q.lang, bool(q.history)) for q in qs)
+
+    for kind in kinds(questions):
+        assert kinds(test)[kind] - kinds(tune)[kind] in (0, 1), kind  # every kind halved, the odd one to test
+
+
+def test_an_explicit_split_field_pins_a_question() -> None:
+    from assistant.golden import GoldenQuestion, split_golden
+
+    qs = [
+        GoldenQuestion(id=f"q{i}", lang="fr", answerable=True, question="?", category="fact", split="tune" if i == 0 else None)
+        for i in range(6)
+    ]
+    assert "q0" in {q.id for q in split_golden(qs, "tune")}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.pipeline import Answer, Assistant, QuestionError
+from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved
 from assistant.prompts import PromptError, load_prompts, quote_passage
 from assistant.retrieval import EmptyIndexError, Retriever, drop_near_duplicates, fuse
 from index.store import Store, StoredChunk
@@ -68,7 +68,9 @@ def test_answer_streams_then_carries_checked_citations(retriever: Retriever) -> 
     items = list(
         make(retriever, backend).stream("En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?")
     )
-    deltas, final = items[:-1], items[-1]
+    announced, deltas, final = items[0], items[1:-1], items[-1]
+    assert isinstance(announced, Retrieved) and announced.passages  # sources come before the first word
+    assert announced.passages[0].source == "001_178c4dfcf0b6c658.txt"
     assert len(deltas) > 3 and all(isinstance(d, str) for d in deltas)
     assert isinstance(final, Answer) and not final.abstained
     assert final.citations and "1993" in final.citations[0].quote

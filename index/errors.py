@@ -1,0 +1,11 @@
+"""The index layer's one error tree: every failure a user can meet derives from IndexingError.
+
+Vendor errors (pypdf, chromadb, zip, I/O) are turned into one of these at the boundary
+(``raise ... from exc``); their message is a French sentence saying what to do next.
+"""
+
+from __future__ import annotations
+
+
+class IndexingError(Exception):
+    """Base of the index layer's errors; the message is for the user (French)."""
