@@ -9,11 +9,9 @@ middle of an answer, and an answer the server interrupts for another request.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -30,7 +28,7 @@ from assistant.llm import BackendUnavailable, GenerationError, OpenAICompatibleB
 from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
 from index.models import default_cache_dir, resolve_known
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port
 
 SERVED = "qwen-test"  # the name the server lists (its --model_alias)
 KEY = "cle-de-test-7f3a"  # the shared server asks for this key
@@ -232,30 +230,3 @@ def test_server_killed_mid_answer(tmp_path: Path) -> None:
         assert "reposez la question" in str(info.value)
     finally:
         stop(running)
-
-
-def test_cli_asks_through_the_server(server: Server, sample_index, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    data = tmp_path / "data"
-    shutil.copytree(sample_index[0], data)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "OPENAI_"))}
-    env |= {
-        "ASSISTANT_OPENAI_BASE_URL": server.url,
-        "ASSISTANT_OPENAI_MODEL": SERVED,
-        "ASSISTANT_OPENAI_API_KEY": KEY,
-        "ASSISTANT_TEMPERATURE": "0",
-        "HF_HUB_OFFLINE": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-    }
-    question = "En quelle année l'accord intergouvernemental de coopération médicale Vietnam–France a-t-il été signé ?"
-    result = subprocess.run(
-        [sys.executable, "-m", "assistant", "ask", question, "--backend", "openai", "--data", str(data), "--json"],
-        cwd=tmp_path,  # no .env of the checkout
-        env=env | {"PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout)
-    assert answer["backend"] == "openai" and "1993" in answer["answer"], answer
-    assert KEY not in result.stdout + result.stderr
