@@ -25,7 +25,7 @@ app = typer.Typer(add_completion=False, help="Assistant documentaire : questions
 log = logging.getLogger("assistant")
 
 DataOpt = Annotated[Path | None, typer.Option("--data", help="Dossier de l'index (défaut : réglage data_dir).")]
-BackendOpt = Annotated[str | None, typer.Option("--backend", help="auto, ollama, llamacpp ou extractive.")]
+BackendOpt = Annotated[str | None, typer.Option("--backend", help="auto, openai, ollama, llamacpp ou extractive.")]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -102,8 +102,8 @@ def ask(
 ) -> None:
     """Pose une question aux documents ; la réponse s'affiche au fil de l'eau avec ses sources."""
     settings = build_settings(data, backend)
-    if backend not in (None, "auto", "ollama", "llamacpp", "extractive"):
-        raise fail(f"backend inconnu « {backend} » : auto, ollama, llamacpp ou extractive.")
+    if backend not in (None, "auto", "openai", "ollama", "llamacpp", "extractive"):
+        raise fail(f"backend inconnu « {backend} » : auto, openai, ollama, llamacpp ou extractive.")
     retriever = build_retriever(settings)
     assistant = build_assistant(settings, retriever, backend)
     if not as_json:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from index.config import IndexSettings
 
-Backend = Literal["auto", "ollama", "llamacpp", "extractive"]
+Backend = Literal["auto", "openai", "ollama", "llamacpp", "extractive"]
 
 
 class Settings(IndexSettings):
@@ -38,8 +38,20 @@ class Settings(IndexSettings):
 
     # generation
     backend: Backend = Field(
-        "auto", description="auto (Ollama, else embedded model, else extractive), ollama, llamacpp or extractive."
+        "auto",
+        description="auto (a configured OpenAI-compatible server, else Ollama, else embedded model, else extractive), "
+        "openai, ollama, llamacpp or extractive.",
     )
+    openai_base_url: str | None = Field(
+        None,
+        description="Address of an OpenAI-compatible model server, usually ending in /v1 (vLLM, llama.cpp server, "
+        "LM Studio, Ollama, LocalAI, TGI). Set: auto uses it first.",
+    )
+    openai_model: str | None = Field(None, description="Model name as the server lists it at GET /v1/models.")
+    openai_api_key: SecretStr | None = Field(
+        None, description="API key of that server, if it asks for one (secret: never logged nor shown)."
+    )
+    openai_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the OpenAI-compatible server.")
     ollama_url: str = Field("http://127.0.0.1:11434", description="Address of your Ollama server.")
     ollama_model: str = Field("qwen2.5:7b-instruct", description="Ollama model name (pull it first: ollama pull <name>).")
     ollama_num_ctx: int = Field(
