@@ -1,6 +1,6 @@
-"""Answer backends behind one small interface: Ollama, embedded llama.cpp, extractive.
+"""Answer backends behind one small interface: OpenAI-compatible servers, Ollama, embedded llama.cpp, extractive.
 
-The only module that speaks to Ollama or llama.cpp; their errors become
+The only module that speaks to model servers or llama.cpp; their errors become
 BackendUnavailable (cannot start: say what to run) or GenerationError (broke
 while answering).
 """
