@@ -27,6 +27,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -97,6 +99,23 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[dist] = ""
     return out
+
+
+def openvino_telemetry_off() -> None:
+    """Say no to OpenVINO's and NNCF's usage statistics, once per user, with their own opt-out tool.
+
+    Both libraries send them when no consent file exists and they are called from code
+    (no dialog); documents stay on the machine, and so does everything about them.
+    """
+    consent = Path.home() / "intel" / "openvino_telemetry"
+    try:
+        if consent.read_text(encoding="utf-8").strip() == "0":
+            return
+    except OSError:
+        pass
+    subprocess.run(
+        [sys.executable, "-m", "openvino_telemetry.opt_in_out", "--opt_out"], capture_output=True, check=False, timeout=60
+    )
 
 
 # --- the model folder: prompts and sequence length ----------------------------------------------
@@ -208,6 +227,7 @@ class OnnxEncoder(_TokenizedEncoder):
 class OpenVinoEncoder(_TokenizedEncoder):
     def __init__(self, model_folder: Path, xml_file: Path, threads: int, backend: str, bf16: bool) -> None:
         super().__init__(model_folder)
+        openvino_telemetry_off()
         import openvino as ov
 
         config = {
@@ -361,6 +381,7 @@ def _export_onnx_int8(source: Export, work: Path, _calibration: Sequence[str]) -
 
 
 def _export_openvino(source: Export, work: Path, _calibration: Sequence[str]) -> Path:
+    openvino_telemetry_off()
     import openvino as ov
 
     target = work / "openvino_model.xml"
@@ -369,6 +390,7 @@ def _export_openvino(source: Export, work: Path, _calibration: Sequence[str]) ->
 
 
 def _export_openvino_int8(source: Export, work: Path, calibration: Sequence[str], model_folder: Path) -> Path:
+    openvino_telemetry_off()
     import nncf
     import openvino as ov
     from transformers import AutoTokenizer

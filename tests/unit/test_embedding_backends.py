@@ -195,3 +195,9 @@ def test_auto_follows_the_cached_choice_and_falls_back_to_torch(tmp_path: Path) 
     write_export(root, "onnx-int8")
     auto = embedder(folder, cache, "auto")
     assert auto.backend == "onnx-int8" and auto.identity == embedder(folder, cache, "onnx-int8").identity
+
+
+def test_openvino_telemetry_is_refused_with_its_own_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    backends.openvino_telemetry_off()
+    assert (tmp_path / "intel" / "openvino_telemetry").read_text().strip() == "0"
