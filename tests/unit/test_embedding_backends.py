@@ -201,3 +201,33 @@ def test_openvino_telemetry_is_refused_with_its_own_tool(tmp_path: Path, monkeyp
     monkeypatch.setenv("HOME", str(tmp_path))
     backends.openvino_telemetry_off()
     assert (tmp_path / "intel" / "openvino_telemetry").read_text().strip() == "0"
+
+
+def test_golden_sets_become_verification_sets_over_the_sample_passages(tmp_path: Path) -> None:
+    import importlib
+    import sys
+
+    from index.prepare import corpus_passages, spread
+    from tests.conftest import DOCUMENTS, ROOT
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    script = importlib.import_module("prepare_embeddings")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for path in DOCUMENTS.iterdir():
+        (docs / path.name).write_bytes(path.read_bytes())
+    (docs / "broken.pdf").write_bytes(b"not a pdf")  # reported and skipped, as in a sync
+    passages = corpus_passages(docs, 600, 90)
+    assert passages == corpus_passages(DOCUMENTS, 600, 90)
+    sets = script.build_sets(passages)
+    tune = sets[0]
+    assert tune.name == "golden-tune" and len(tune.probes) >= 8
+    golden = {q.id: q for q in script.load_golden(script.GOLDEN)}
+    for probe in tune.probes:
+        q = golden[probe.id]
+        assert q.answerable and not q.history and q.split != "test"
+        assert all(script.supports(passages[i], q.evidence) for i in probe.relevant)
+    assert not {p.id for p in tune.probes} & {q.id for q in script.split_golden(list(golden.values()), "test")}, (
+        "never the test half"
+    )
+    assert len(spread(passages, 32)) == 32 and spread(passages, 32)[0] == passages[0]
