@@ -47,7 +47,7 @@ from index.errors import IndexingError
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMAT = 1  # bump when an export recipe changes: older exports are made again
+EXPORT_FORMAT = 2  # bump when an export recipe changes: older exports are made again
 ONNX_OPSET = 18
 
 
@@ -268,15 +268,17 @@ class TorchEncoder:
         return _normalized(vectors)
 
 
-def load_sentence_transformer(folder: Path | str, bf16: bool) -> Any:
-    """Load the torch model offline (never from a hub)."""
+def load_sentence_transformer(folder: Path | str, bf16: bool, attention: str | None = None) -> Any:
+    """Load the torch model offline (never from a hub); ``attention`` picks the attention code (export: "eager")."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    kwargs = {"dtype": torch.bfloat16} if bf16 else {}
+    kwargs: dict[str, Any] = {"dtype": torch.bfloat16} if bf16 else {}
+    if attention:
+        kwargs["attn_implementation"] = attention
     return SentenceTransformer(str(folder), device="cpu", model_kwargs=kwargs)
 
 
@@ -347,7 +349,9 @@ class _SentenceEmbeddingGraph:  # a torch.nn.Module, built lazily so that import
 def _export_onnx(model_folder: Path, work: Path, _calibration: Sequence[str]) -> Path:
     import torch
 
-    model = load_sentence_transformer(model_folder, bf16=False)
+    # eager attention: the tracer cannot export SDPA with grouped query heads (Gemma 3) nor the
+    # vmap-built masks ("unordered_map::at"); eager computes the same thing with plain matmuls
+    model = load_sentence_transformer(model_folder, bf16=False, attention="eager")
     tokenizer = model.tokenizer
     sample = tokenizer(
         ["title: none | text: un exemple", "une phrase un peu plus longue pour l'export"], padding=True, return_tensors="pt"

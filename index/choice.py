@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index.backends import BackendError, library_versions
+from index.backends import EXPORT_FORMAT, BackendError, library_versions
 from index.manifest import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,7 @@ class Choice:
     measured_at: str = ""
     seconds: float = 0.0
     format: int = CHOICE_FORMAT
+    export_format: int = EXPORT_FORMAT  # a changed export recipe measures again (a failed export may now work)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,6 +126,8 @@ def read_choice(path: Path) -> Choice | None:
     """Return the cached choice, or None when absent, unreadable or made with other library versions."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("export_format") != EXPORT_FORMAT:
+            return None  # measured with another export recipe (or before recipes were recorded)
         choice = Choice(**data)
     except (FileNotFoundError, json.JSONDecodeError, TypeError):
         return None

@@ -119,6 +119,10 @@ def test_choice_is_cached_and_refused_when_libraries_change(tmp_path: Path, monk
     path = tmp_path / "choice.json"
     save_choice(path, run_choice({"torch": 2.0, "onnx": 3.0}))
     assert read_choice(path) is not None and read_choice(path).backend == "onnx"  # type: ignore[union-attr]
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({k: v for k, v in data.items() if k != "export_format"}))
+    assert read_choice(path) is None, "a choice from another export recipe is measured again"
+    path.write_text(json.dumps(data))
     monkeypatch.setattr("index.choice.library_versions", lambda: {"onnxruntime": "9.9"})
     assert read_choice(path) is None, "a choice measured with other libraries is measured again"
 
