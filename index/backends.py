@@ -47,7 +47,7 @@ from index.errors import IndexingError
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMAT = 2  # bump when an export recipe changes: older exports are made again
+EXPORT_FORMAT = 3  # bump when an export recipe changes: older exports are made again
 ONNX_OPSET = 18
 
 
@@ -333,7 +333,17 @@ def _digest(files: Sequence[Path]) -> str:
 class _SentenceEmbeddingGraph:  # a torch.nn.Module, built lazily so that importing this file needs no torch
     @staticmethod
     def build(model: Any) -> Any:
+        """Wrap a SentenceTransformer as ``(input_ids, attention_mask) -> sentence_embedding``.
+
+        Gemma 3 builds its attention masks with ``torch.vmap``, which the ONNX tracer cannot
+        follow ("unordered_map::at"); but its model takes ready-made masks. For it, the graph
+        builds them with plain tensor operations, as Gemma 3 defines them for embeddings:
+        bidirectional, padding masked, and within the sliding window on sliding layers.
+        """
         import torch
+
+        config = getattr(model[0].auto_model, "config", None)
+        window = getattr(config, "sliding_window", None) if getattr(config, "model_type", "").startswith("gemma3") else None
 
         class Graph(torch.nn.Module):
             def __init__(self, st: Any) -> None:
@@ -341,7 +351,22 @@ class _SentenceEmbeddingGraph:  # a torch.nn.Module, built lazily so that import
                 self.st = st
 
             def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-                return self.st({"input_ids": input_ids, "attention_mask": attention_mask})["sentence_embedding"]
+                if window is None:
+                    return self.st({"input_ids": input_ids, "attention_mask": attention_mask})["sentence_embedding"]
+                length = input_ids.shape[1]
+                keys = attention_mask[:, None, None, :].bool().expand(-1, 1, length, length)
+                pos = torch.arange(length, device=input_ids.device)
+                near = (pos[:, None] - pos[None, :]).abs() < window
+                low = torch.finfo(torch.float32).min
+                masks = {
+                    "full_attention": torch.where(keys, 0.0, low),
+                    "sliding_attention": torch.where(keys & near, 0.0, low),
+                }
+                hidden = self.st[0].auto_model(input_ids=input_ids, attention_mask=masks).last_hidden_state
+                features = {"input_ids": input_ids, "attention_mask": attention_mask, "token_embeddings": hidden}
+                for module in list(self.st)[1:]:
+                    features = module(features)
+                return features["sentence_embedding"]
 
         return Graph(model).eval()
 
