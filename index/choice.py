@@ -180,7 +180,7 @@ def choose(
             + choice.failures.get(REFERENCE, "")
             + ". Relancez « make setup »."
         )
-    ref_docs = {s.name: reference.embed_documents(s.passages) for s in sets}
+    ref_docs = embed_sets(reference, sets)
     choice.reference_figures = {s.name: retrieval_figures(dense_ranks(reference, s, ref_docs[s.name])) for s in sets}
     choice.verdicts[REFERENCE] = asdict(Verdict(REFERENCE, choice.reference_figures, True, 1.0))
     reference_rate = choice.chunks_per_second[REFERENCE]
@@ -198,6 +198,15 @@ def choose(
     return choice
 
 
+def embed_sets(backend: BackendUnderTest, sets: Sequence[VerificationSet]) -> dict[str, np.ndarray]:
+    """Document vectors of every set, each distinct list of passages embedded once (sets often share a corpus)."""
+    done: dict[tuple[str, ...], np.ndarray] = {}
+    for s in sets:
+        if s.passages not in done:
+            done[s.passages] = backend.embed_documents(s.passages)
+    return {s.name: done[s.passages] for s in sets}
+
+
 def verify(
     name: str,
     load: Callable[[str], BackendUnderTest],
@@ -210,8 +219,9 @@ def verify(
     backend = load(name)
     figures: dict[str, dict[str, float]] = {}
     cosines: list[float] = []
+    vectors = embed_sets(backend, sets)
     for s in sets:
-        docs = backend.embed_documents(s.passages)
+        docs = vectors[s.name]
         cosines.append(float(np.min(np.sum(docs * ref_docs[s.name], axis=1))))
         figures[s.name] = retrieval_figures(dense_ranks(backend, s, docs))
     accepted = within_tolerance(reference_figures, figures, tolerance)
