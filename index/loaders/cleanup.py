@@ -32,14 +32,16 @@ WORD_LISTS = (
 # Compatibility characters that extractors pass through from fonts: the alphabetic presentation
 # forms (ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ), and space variants that are not the no-break spaces of French typography.
 _COMPAT = re.compile("[\ufb00-\ufb06\u2000-\u200a\u2002\u2003]")
-_DROP = re.compile("[\u00ad\u200b\ufeff\ufffe\x00-\x08\x0b\x0c\x0e-\x1f]")  # soft hyphen, zero widths, controls
-_LINE_HYPHEN = re.compile("\x02")  # pdfium's mark for a hyphen it found at a line end
+_DROP = re.compile("[\u00ad\u200b\ufeff\x00-\x08\x0b\x0c\x0e-\x1f]")  # soft hyphen, zero widths, controls
+# PDFium marks a hyphen at a line end (U+FFFE, or 0x02 in older builds) and joins the two lines:
+# the line break is put back, so that hyphenation repair decides between a word and a compound.
+_LINE_HYPHEN = re.compile("[\x02\ufffe](?:\r?\n)?")
 
 
 def normalize_characters(text: str) -> str:
     """Ligatures and compatibility characters to plain letters, accents composed, invisible marks dropped."""
+    text = _LINE_HYPHEN.sub("-\n", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _LINE_HYPHEN.sub("-", text)
     text = _DROP.sub("", text)
     text = _COMPAT.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
     return unicodedata.normalize("NFC", text)

@@ -31,6 +31,7 @@ def test_no_break_spaces_of_french_typography_are_kept() -> None:
 
 def test_pdfium_line_end_hyphen_mark_and_carriage_returns() -> None:
     assert normalize_characters("maxi\x02\r\nmale") == "maxi-\nmale"
+    assert normalize_characters("franco\ufffechinoises") == "franco-\nchinoises"  # PDFium joins the lines
 
 
 BODY = ["Les partenaires", "La convention", "Le budget", "Les formations", "Les équipements", "Le calendrier"]
