@@ -70,9 +70,9 @@ def _read(data: bytes) -> tuple[list[str], list[OutlineEntry], str]:
             outline = []
             try:
                 for item in document.get_toc(max_depth=16):
-                    index = _bookmark_page(document, item)
-                    if index is not None and 0 <= index < len(pages) and item.level <= MAX_OUTLINE_DEPTH:
-                        outline.append(OutlineEntry(index, _one_line(item.get_title()), item.level))
+                    target = _bookmark_page(document, item)
+                    if target is not None and 0 <= target < len(pages) and item.level <= MAX_OUTLINE_DEPTH:
+                        outline.append(OutlineEntry(target, _one_line(item.get_title()), item.level))
             except (pdfium.PdfiumError, ValueError):
                 outline = []  # a broken outline costs the sections, not the text
             title = _one_line(document.get_metadata_value("Title") or "")
