@@ -187,6 +187,16 @@ HTML_EXTRACTORS: dict[str, Callable[[bytes], str]] = {
 }
 
 
+def source_headings(data: bytes) -> list[str]:
+    """The h1–h3 headings of a page's main text (what its sections should be)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(data, "html.parser")
+    for link in soup.select("a.headerlink"):
+        link.decompose()
+    return [" ".join(h.get_text(" ").split()) for h in soup.find_all(["h1", "h2", "h3"]) if h.get_text(strip=True)]
+
+
 def bench_html(files: list[Path], corpus: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     outputs: dict[str, dict[Path, str]] = {name: {} for name in HTML_EXTRACTORS}
@@ -198,7 +208,8 @@ def bench_html(files: list[Path], corpus: Path) -> list[dict[str, Any]]:
             outputs[name][path] = extract(data)
             seconds[name][path] = time.perf_counter() - started
     for path in files:
-        row: dict[str, Any] = {"file": path.relative_to(corpus).as_posix()}
+        headings = source_headings(path.read_bytes())
+        row: dict[str, Any] = {"file": path.relative_to(corpus).as_posix(), "headings_h1_h3": len(headings)}
         siblings = [p for p in files if p.parent == path.parent and p != path]
         for name in HTML_EXTRACTORS:
             text = outputs[name][path]
@@ -212,6 +223,7 @@ def bench_html(files: list[Path], corpus: Path) -> list[dict[str, Any]]:
                 "words": len(tokens(text)),
                 "words_intact": round(words_intact(text), 4),
                 "repeated_across_chapters": round(repeated / max(1, sum(len(line) for line in lines)), 4),
+                "headings_kept": sum(1 for h in headings if h in " ".join(text.split())),
             }
         rows.append(row)
     return rows
@@ -265,6 +277,7 @@ def main() -> None:
             "words_intact": round(sum(r[name]["words_intact"] for r in html_rows) / len(html_rows), 4),
             "repeated_across_chapters": round(sum(r[name]["repeated_across_chapters"] for r in html_rows) / len(html_rows), 4),
             "seconds": round(sum(r[name]["seconds"] for r in html_rows), 3),
+            "headings_kept": f"{sum(r[name]['headings_kept'] for r in html_rows)} / {sum(r['headings_h1_h3'] for r in html_rows)}",
         }
         for name in HTML_EXTRACTORS
     }
