@@ -85,7 +85,7 @@ def load_html(data: bytes, name: str) -> LoadedDocument:
     soup = BeautifulSoup(decode_text(data), "html.parser")
     page_title = soup.title.get_text(" ", strip=True) if soup.title else ""
     _drop_boilerplate(soup)
-    root = soup.find("main") or soup.find(attrs={"role": "main"}) or soup.body or soup
+    root = soup.find("main") or soup.find(True, attrs={"role": "main"}) or soup.body or soup
     blocks = _blocks(root)
     text, sections = _assemble(blocks)
     h1 = next((b.text for b in blocks if b.kind == "h1"), "")
