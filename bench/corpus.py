@@ -166,6 +166,10 @@ def _add_debian_documents(work: Path) -> dict[str, str]:
         _run(["apt-get", "download", *packages], cwd=debs)
     except FileNotFoundError as exc:
         raise SystemExit("apt-get introuvable : ce corpus se construit sur Debian (paquets de documentation)") from exc
+    except SystemExit:
+        # a new machine may not have read the package lists yet
+        _run(["apt-get", "update", "-qq"])
+        _run(["apt-get", "download", *packages], cwd=debs)
     versions = {}
     roots = {}
     for deb in sorted(debs.glob("*.deb")):
