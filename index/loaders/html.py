@@ -104,6 +104,10 @@ def _is_boilerplate(tag: Any) -> bool:
 
 def _drop_boilerplate(soup: Any) -> None:
     for tag in soup.find_all(_DROPPED_TAGS):
+        if tag.decomposed:
+            continue
+        if tag.name in ("header", "footer") and tag.find_parent(["article", "main"]) is not None:
+            continue  # an article's own header holds its title (the site's header is outside it)
         tag.decompose()
     for tag in [t for t in soup.find_all(True) if _is_boilerplate(t)]:
         if not tag.decomposed:

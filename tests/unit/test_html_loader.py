@@ -67,3 +67,13 @@ def test_title_is_the_first_h1() -> None:
 def test_deeply_nested_pages_do_not_overflow_the_stack() -> None:
     page = "<div>" * 5000 + "<p>Au fond de la page.</p>" + "</div>" * 5000
     assert "Au fond de la page." in load_bytes(page.encode(), "profond.html").text
+
+
+def test_an_articles_own_header_keeps_its_title() -> None:
+    page = (
+        "<body><header>Site de l'agence · Accueil</header><article><header><h1>Mission à Hanoï</h1></header>"
+        "<p>Bilan de la mission.</p></article><footer>Plan du site</footer></body>"
+    )
+    document = load_bytes(page.encode(), "mission.html")
+    assert document.title == "Mission à Hanoï"
+    assert document.pages[0].text == "Mission à Hanoï\n\nBilan de la mission."
