@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 MAX_SIDE = 1400  # pixels: a page is drawn at most this long on its longest side
 MAX_SCALE = 3.0  # never more than 216 dpi, even for a tiny page
+# Drawing time grows with the page's objects and pixels: pixels are bounded above, objects here
+# (a text-heavy page has a few thousand; a page of millions of vector strokes would block the viewer).
+MAX_OBJECTS = 200_000
 HIGHLIGHT = (255, 214, 0, 110)  # translucent yellow, as a highlighter
 
 
@@ -79,7 +82,9 @@ def _find_quote(chars: list[str], quote: str) -> tuple[int, int] | None:
     return owner[at], owner[at + len(needle) - 1]
 
 
-def render_page(pdf: bytes | Path, page: int, quote: str = "", max_side: int = MAX_SIDE) -> RenderedPage:
+def render_page(
+    pdf: bytes | Path, page: int, quote: str = "", max_side: int = MAX_SIDE, max_objects: int = MAX_OBJECTS
+) -> RenderedPage:
     """Draw page ``page`` (1-based) of a PDF as PNG, with ``quote`` highlighted where it is printed."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
@@ -100,6 +105,8 @@ def render_page(pdf: bytes | Path, page: int, quote: str = "", max_side: int = M
                 width_pt, height_pt = right - left, top - bottom
                 if width_pt <= 0 or height_pt <= 0:
                     raise RenderError("page sans dimensions : le document est sans doute corrompu")
+                if pdfium_c.FPDFPage_CountObjects(pdf_page) > max_objects:
+                    raise RenderError("page trop complexe pour être affichée : téléchargez le document pour l'ouvrir")
                 scale = min(MAX_SCALE, max_side / max(width_pt, height_pt))
                 rectangles: list[tuple[float, float, float, float]] = []
                 found = False

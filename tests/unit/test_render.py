@@ -80,3 +80,10 @@ def test_a_page_size_inherited_from_the_page_tree_places_the_highlight_right() -
     rendered = render_page(buffer.getvalue(), 1, "Le budget atteint 2,4 millions d'euros.", max_side=842)
     scale = rendered.height / PAGE_HEIGHT
     assert rendered.found and abs(rendered.highlights[0].top - line_top_px(3, scale)) < 6
+
+
+def test_a_page_too_complex_to_draw_in_time_is_refused() -> None:
+    many_lines = [f"Ligne {i}" for i in range(40)]  # 40 text objects
+    with pytest.raises(RenderError, match="trop complexe"):
+        render_page(make_pdf([many_lines]), 1, max_objects=10)
+    assert render_page(make_pdf([many_lines]), 1, max_objects=100).png
