@@ -107,6 +107,14 @@ def _one_line(text: str) -> str:
 _NUMBER = r"(?:\d+(?:\.\d+)*\.?|[A-Z]\.|[IVXLC]+\.)"
 
 
+_APOSTROPHES = "'’ʼ‘"
+
+
+def _word_pattern(word: str) -> str:
+    """A word of a bookmark as a pattern: bookmarks often type ' where the page prints ’."""
+    return "".join(f"[{_APOSTROPHES}]" if ch in _APOSTROPHES else re.escape(ch) for ch in word)
+
+
 def find_heading(text: str, title: str, start: int = 0) -> tuple[int, str] | None:
     """Where a heading of the outline is printed on its page (spaces, line breaks, case aside), with its number if printed.
 
@@ -115,7 +123,7 @@ def find_heading(text: str, title: str, start: int = 0) -> tuple[int, str] | Non
     words = title.split()
     if not words:
         return None
-    body = r"[\s\-]*".join(re.escape(w) for w in words)
+    body = r"[\s\-]*".join(_word_pattern(w) for w in words)
     at_line = re.compile(rf"^[ \t]*(?P<number>{_NUMBER}[ \t]+)?{body}", re.IGNORECASE | re.MULTILINE)
     match = at_line.search(text, start) or at_line.search(text)
     if match:

@@ -116,3 +116,8 @@ def test_find_heading_prefers_a_line_start_and_tolerates_line_breaks() -> None:
     text = "Voir la mise à jour plus loin.\n4.2 Mise à\njour du paquet\nTexte."
     assert find_heading(text, "Mise à jour du paquet") == (31, "4.2 Mise à jour du paquet")
     assert find_heading(text, "absent") is None
+
+
+def test_find_heading_matches_typographic_apostrophes() -> None:
+    text = "Suite du texte.\n7.9 Que signifie qu’un paquet dépend d’un autre ?\nLe système…"
+    assert find_heading(text, "Que signifie qu'un paquet dépend d'un autre ?") == (16, "7.9 Que signifie qu'un paquet dépend d'un autre ?")
