@@ -3,7 +3,8 @@
 - ``normalize_characters``: ligatures and compatibility characters (ﬁ → fi), decomposed accents
   composed (e + ◌́ → é), soft hyphens and the control characters some extractors emit dropped.
 - ``remove_running_lines``: running headers and footers (lines at the top or bottom of pages that
-  repeat on several pages once their numbers are masked, page numbers alone included).
+  repeat on three pages, or on two pages in a row, once their numbers are masked, page numbers
+  alone included).
 - ``repair_hyphenation``: a word cut at a line end is joined when the joined word is a word (of
   the word list or of the document itself), and keeps its hyphen otherwise (real compounds).
 
@@ -74,11 +75,18 @@ def running_keys(pages: list[str]) -> set[tuple[str, str]]:
     if len(pages) < 2:
         return set()
     counts: Counter[tuple[str, str]] = Counter()
+    previous: set[tuple[str, str]] = set()
+    on_consecutive_pages: set[tuple[str, str]] = set()
     for page in pages:
         lines = page.split("\n")
-        counts.update({(side, _line_key(lines[i], len(pages))) for i, side in _edges(lines)})
+        keys = {(side, _line_key(lines[i], len(pages))) for i, side in _edges(lines)}
+        counts.update(keys)
+        on_consecutive_pages |= keys & previous
+        previous = keys
     needed = min(MIN_REPEATS, len(pages))
-    return {key for key, n in counts.items() if n >= needed and key[1] and len(key[1]) <= 150}
+    # a section's own running header may show on two pages only, but then on two pages in a row
+    running = {key for key, n in counts.items() if n >= needed} | on_consecutive_pages
+    return {key for key in running if key[1] and len(key[1]) <= 150}
 
 
 def remove_running_lines(pages: list[str]) -> list[str]:

@@ -106,3 +106,16 @@ def test_clean_up_is_linear_on_large_inputs() -> None:
     started = time.perf_counter()
     clean_pages([page, page], WORDS)
     assert time.perf_counter() - started < 10
+
+
+def test_a_sections_running_header_on_two_pages_in_a_row_is_removed() -> None:
+    pages = [
+        "Introduction du guide\nLe texte commence ici.\nIl continue.",
+        "7.9 QUE SIGNIFIE DÉPENDRE …\nLe paquet A dépend du paquet B.\nSuite.",
+        "7.9 QUE SIGNIFIE DÉPENDRE …\nUne version minimale est exigée.\nFin.",
+        "Annexe\nAutre chose.\nEncore.",
+    ]
+    cleaned = remove_running_lines(pages)
+    assert cleaned[1] == "Le paquet A dépend du paquet B.\nSuite."
+    assert cleaned[2] == "Une version minimale est exigée.\nFin."
+    assert cleaned[0] == pages[0] and cleaned[3] == pages[3]

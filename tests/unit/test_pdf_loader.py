@@ -120,4 +120,7 @@ def test_find_heading_prefers_a_line_start_and_tolerates_line_breaks() -> None:
 
 def test_find_heading_matches_typographic_apostrophes() -> None:
     text = "Suite du texte.\n7.9 Que signifie qu’un paquet dépend d’un autre ?\nLe système…"
-    assert find_heading(text, "Que signifie qu'un paquet dépend d'un autre ?") == (16, "7.9 Que signifie qu'un paquet dépend d'un autre ?")
+    assert find_heading(text, "Que signifie qu'un paquet dépend d'un autre ?") == (
+        16,
+        "7.9 Que signifie qu'un paquet dépend d'un autre ?",
+    )
