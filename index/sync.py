@@ -159,6 +159,14 @@ def _metadata(chunk: Chunk, entry: DocumentEntry) -> dict[str, Any]:
     }
 
 
+def embedding_text(chunk: Chunk) -> str:
+    """What is embedded for a chunk: its section's title, then its text (the stored text stays the page's own).
+
+    Measured on the tuning half of tests/golden/real-docs.jsonl: hit@5 0.625 -> 0.75, MRR@10 0.551 -> 0.565.
+    """
+    return f"{chunk.section}\n{chunk.text}" if chunk.section else chunk.text
+
+
 def _batches(items: list[T], size: int) -> Iterable[list[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -187,7 +195,8 @@ class Indexer:
         self.store = store
         self.embedder = embedder
         self.collection = collection_name(collection_prefix, embedder.identity)
-        self.chunking = {"size": chunk_size, "overlap": chunk_overlap}
+        # what is embedded is part of the recipe: an index built another way is rebuilt, never mixed
+        self.chunking = {"size": chunk_size, "overlap": chunk_overlap, "section_prefix": 1}
         self.max_file_bytes = max_file_bytes
 
     @classmethod
@@ -314,7 +323,7 @@ class Indexer:
         todo = list({c.id: (c, e) for c, e in chunks if c.id not in existing}.values())
         done = 0
         for batch in _batches(todo, EMBED_BATCH):
-            vectors = self.embedder.embed_documents([c.text for c, _ in batch])
+            vectors = self.embedder.embed_documents([embedding_text(c) for c, _ in batch])
             self.store.upsert(
                 self.collection,
                 [c.id for c, _ in batch],

