@@ -13,9 +13,10 @@ from pydantic import ValidationError
 
 from index.config import IndexSettings
 from index.embeddings import SentenceTransformerEmbedder
+from index.errors import IndexingError
 from index.manifest import read_manifest
 from index.models import KNOWN_MODELS, ModelError, fetch
-from index.store import Store, StoreError
+from index.store import Store
 from index.sync import Indexer, SyncBusyError, SyncReport
 
 app = typer.Typer(add_completion=False, help="Index des documents de coopération (Chroma).", no_args_is_help=True)
@@ -90,14 +91,20 @@ def sync(
                 bar.n = done
                 bar.refresh()
 
+        def notice(text: str) -> None:
+            if bar is not None:
+                bar.write(text, file=sys.stderr)
+            elif not as_json:
+                typer.echo(text, err=True)
+
         try:
-            report = indexer.sync(wait_seconds=wait, rebuild=rebuild, progress=progress)
+            report = indexer.sync(wait_seconds=wait, rebuild=rebuild, progress=progress, notice=notice)
         finally:
             if bar is not None:
                 bar.close()
     except SyncBusyError as exc:
         raise fail(str(exc)) from exc
-    except (ModelError, StoreError) as exc:
+    except IndexingError as exc:  # models, store, the file reader: each says what to do
         raise fail(str(exc)) from exc
     if as_json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False))

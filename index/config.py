@@ -58,3 +58,23 @@ class IndexSettings(BaseSettings):
     chunk_size: int = Field(600, ge=100, description="Target chunk length in characters (measured, see README).")
     chunk_overlap: int = Field(90, ge=0, description="Characters shared by consecutive chunks.")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped and reported.")
+    ocr_enabled: bool = Field(
+        True, description="Read PDF pages without a text layer (scans) with Tesseract OCR (tesseract-ocr-fra, -eng)."
+    )
+    ocr_languages: str = Field("fra+eng", description="Tesseract languages for OCR, joined by + (installed language packs).")
+    ocr_page_seconds: float = Field(60.0, gt=0, description="Longest OCR may take on one page, in seconds.")
+    parse_timeout_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="Longest the reading of one file may take (OCR pages aside); slower files are reported and skipped.",
+    )
+    parse_memory_mb: int = Field(
+        2048,
+        ge=256,
+        description="Memory (address space) allowed to the process that reads one file; beyond it, the file is reported and skipped.",
+    )
+    max_unzipped_mb: float = Field(
+        500.0,
+        gt=0,
+        description="Office documents and e-books (zip archives) that would inflate beyond this are refused (zip bombs).",
+    )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,13 +20,16 @@ from index.chunking import Chunk, split_document
 from index.config import IndexSettings
 from index.embeddings import Embedder
 from index.errors import IndexingError
-from index.loaders import SUPPORTED_SUFFIXES, LoadError, load_bytes
+from index.isolation import IsolatedReader, ReadLimits
+from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, LoadError, LoadEvent, LoadOptions
 from index.manifest import DocumentEntry, Manifest, read_manifest, write_json_atomic, write_manifest
 from index.store import PAGE_NONE, Store, collection_name
 
 log = logging.getLogger(__name__)
 
 EMBED_BATCH = 32
+READ_AHEAD = 4  # documents read and chunked ahead of the embedding
+_DONE = object()  # end of the reader thread's results
 T = TypeVar("T")
 
 
@@ -77,6 +82,8 @@ class SyncReport:
     unchanged: list[str] = field(default_factory=list)
     renamed: list[dict[str, str]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    read_seconds: float = 0.0  # time spent reading files in the worker (it overlaps the embedding)
+    embed_seconds: float = 0.0  # time spent embedding and writing chunks
     chunks_total: int = 0
     chunks_embedded: int = 0
     documents_total: int = 0
@@ -96,6 +103,8 @@ class SyncReport:
             "renamed": self.renamed,
             "chunks_embedded": self.chunks_embedded,
             "documents_total": self.documents_total,
+            "read_seconds": round(self.read_seconds, 3),
+            "embed_seconds": round(self.embed_seconds, 3),
             "rebuilt": self.rebuilt,
             "finished_at": self.finished_at,
         }
@@ -111,6 +120,14 @@ def scan_documents(docs_dir: Path, max_bytes: int) -> list[ScannedFile]:
         if any(part.startswith(".") for part in rel.parts):
             continue
         source = rel.as_posix()
+        try:
+            source.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 in the name (a file copied from an old system)
+            shown = source.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            out.append(
+                ScannedFile(shown, path, 0, error="nom de fichier mal encodé (caractères illisibles) : renommez le fichier")
+            )
+            continue
         try:
             size = path.stat().st_size
         except OSError as exc:
@@ -189,6 +206,8 @@ class Indexer:
         chunk_size: int = 600,
         chunk_overlap: int = 90,
         max_file_bytes: int = 50_000_000,
+        load_options: LoadOptions | None = None,
+        read_limits: ReadLimits | None = None,
     ) -> None:
         self.docs_dir = docs_dir
         self.data_dir = data_dir
@@ -198,6 +217,8 @@ class Indexer:
         # what is embedded is part of the recipe: an index built another way is rebuilt, never mixed
         self.chunking = {"size": chunk_size, "overlap": chunk_overlap, "section_prefix": 1}
         self.max_file_bytes = max_file_bytes
+        self.load_options = load_options or LoadOptions()
+        self.read_limits = read_limits or ReadLimits()
 
     @classmethod
     def from_settings(cls, settings: IndexSettings, store: Store, embedder: Embedder) -> Indexer:
@@ -210,6 +231,13 @@ class Indexer:
             settings.chunk_size,
             settings.chunk_overlap,
             int(settings.max_file_mb * 1_000_000),
+            LoadOptions(
+                ocr=settings.ocr_enabled,
+                ocr_languages=settings.ocr_languages,
+                ocr_page_seconds=settings.ocr_page_seconds,
+                max_unzipped_bytes=int(settings.max_unzipped_mb * 1_000_000),
+            ),
+            ReadLimits(seconds=settings.parse_timeout_seconds, memory_mb=settings.parse_memory_mb),
         )
 
     def lock(self, wait_seconds: float = 0) -> FileLock:
@@ -221,18 +249,28 @@ class Indexer:
         wait_seconds: float = 0,
         rebuild: bool = False,
         progress: Callable[[int, int, str], None] | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> SyncReport:
-        """Index what changed; raise SyncBusyError when another sync runs."""
+        """Index what changed; raise SyncBusyError when another sync runs.
+
+        ``progress(done, total, doc_hash)`` follows the passages embedded (the total grows as
+        files are read); ``notice(text)`` gets French lines about slow steps (OCR, page by page).
+        """
         try:
             with self.lock(wait_seconds):
-                return self._sync_locked(rebuild, progress)
+                return self._sync_locked(rebuild, progress, notice)
         except Timeout as exc:
             raise SyncBusyError(
                 "Une autre synchronisation de l'index est déjà en cours. Attendez qu'elle se termine "
                 "(ou relancez avec --wait 600)."
             ) from exc
 
-    def _sync_locked(self, rebuild: bool, progress: Callable[[int, int, str], None] | None) -> SyncReport:
+    def _sync_locked(
+        self,
+        rebuild: bool,
+        progress: Callable[[int, int, str], None] | None,
+        notice: Callable[[str], None] | None,
+    ) -> SyncReport:
         started = time.perf_counter()
         report = SyncReport()
         previous = read_manifest(self.data_dir) or Manifest()
@@ -254,7 +292,7 @@ class Indexer:
         entries: dict[str, DocumentEntry] = {s: previous.documents[s] for s in plan.unchanged}
         by_source = {f.source: f for f in scanned}
         reusable = {d.hash: d for d in previous.documents.values()} if not rebuild else {}
-        work: list[tuple[str, list[Chunk], DocumentEntry]] = []
+        to_read: list[ScannedFile] = []
         for source in plan.to_index:
             f = by_source[source]
             assert f.hash is not None
@@ -262,26 +300,19 @@ class Indexer:
                 old_entry = reusable[f.hash]
                 entries[source] = DocumentEntry(source, f.hash, old_entry.title, f.size, old_entry.chunks, old_entry.pages)
                 continue
-            try:
-                document = load_bytes(f.path.read_bytes(), f.path.name)
-            except LoadError as exc:
-                report.failed.append({"source": source, "error": str(exc)})
-                if source in previous.documents and not rebuild:
-                    entries[source] = previous.documents[source]  # keep serving the last good version
-                continue
-            except OSError as exc:
-                report.failed.append({"source": source, "error": f"lecture impossible ({exc.strerror})"})
-                continue
-            chunks = split_document(document, f.hash, self.chunking["size"], self.chunking["overlap"])
-            pages = sum(1 for p in document.pages if p.number is not None) or None
-            entry = DocumentEntry(source, f.hash, document.title, f.size, len(chunks), pages)
-            entries[source] = entry
-            work.append((source, chunks, entry))
+            to_read.append(f)
 
-        new_hashes = sorted({e.hash for _, _, e in work})
-        # Journal first: if we die while writing, the next sync knows what to clean.
+        # Journal first: if we die while writing, the next sync knows what to clean. It names every
+        # hash this sync may write (files that turn out unreadable included: cleaning them is harmless).
+        new_hashes = sorted({f.hash for f in to_read if f.hash})
         write_json_atomic(journal_path(self.data_dir), {"collection": self.collection, "hashes": new_hashes})
-        report.chunks_embedded = self._embed_missing([(c, e) for _, chunks, e in work for c in chunks], progress)
+        for f, outcome in self._read_and_embed(to_read, report, progress, notice):
+            if isinstance(outcome, DocumentEntry):
+                entries[f.source] = outcome
+                continue
+            report.failed.append({"source": f.source, "error": outcome})
+            if f.source in previous.documents and not rebuild:
+                entries[f.source] = previous.documents[f.source]  # keep serving the last good version
 
         failed_sources = {f["source"] for f in report.failed}
         report.added = [s for s in plan.added if s in entries and s not in failed_sources]
@@ -316,25 +347,158 @@ class Indexer:
             fh.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
         return report
 
-    def _embed_missing(self, chunks: list[tuple[Chunk, DocumentEntry]], progress: Callable[[int, int, str], None] | None) -> int:
-        existing: set[str] = set()
-        for batch in _batches(chunks, 500):
-            existing |= self.store.existing_ids(self.collection, [c.id for c, _ in batch])
-        todo = list({c.id: (c, e) for c, e in chunks if c.id not in existing}.values())
-        done = 0
-        for batch in _batches(todo, EMBED_BATCH):
-            vectors = self.embedder.embed_documents([embedding_text(c) for c, _ in batch])
-            self.store.upsert(
-                self.collection,
-                [c.id for c, _ in batch],
-                vectors,
-                [c.text for c, _ in batch],
-                [_metadata(c, e) for c, e in batch],
-            )
-            done += len(batch)
-            if progress:
-                progress(done, len(todo), batch[-1][0].doc_hash)
-        return done
+    def _read_and_embed(
+        self,
+        files: list[ScannedFile],
+        report: SyncReport,
+        progress: Callable[[int, int, str], None] | None,
+        notice: Callable[[str], None] | None,
+    ) -> Iterator[tuple[ScannedFile, DocumentEntry | str]]:
+        """Yield each file's entry (or its failure) while a thread reads the next files in the worker process.
+
+        Reading (in another process) overlaps embedding (here), so that a cold build costs
+        about the embedding time alone. Every chunk is written before this generator ends.
+        """
+        if not files:
+            return
+        results: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
+        stop = threading.Event()
+        reader = IsolatedReader(self.load_options, self.read_limits)
+        thread = threading.Thread(
+            target=self._read_all, args=(files, reader, results, stop, report, notice), daemon=True, name="sync-reader"
+        )
+        thread.start()
+        pending: list[tuple[Chunk, DocumentEntry]] = []
+        seen: set[str] = set()
+        counts = [0, 0]  # chunks embedded, chunks to embed so far
+        try:
+            while True:
+                try:
+                    item = results.get_nowait()
+                except queue.Empty:
+                    if pending:  # the next file is still being read: embed what is there meanwhile
+                        self._embed(pending, report, counts, progress)
+                        pending = []
+                        continue
+                    item = self._next_result(results, thread)
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                f, outcome = item
+                if isinstance(outcome, str):
+                    yield f, outcome
+                    continue
+                document, chunks = outcome
+                pages = sum(1 for p in document.pages if p.number is not None) or None
+                entry = DocumentEntry(f.source, f.hash, document.title, f.size, len(chunks), pages)
+                fresh = [c for c in chunks if c.id not in seen]
+                seen.update(c.id for c in fresh)
+                existing: set[str] = set()
+                for batch in _batches(fresh, 500):
+                    existing |= self.store.existing_ids(self.collection, [c.id for c in batch])
+                todo = [(c, entry) for c in fresh if c.id not in existing]
+                counts[1] += len(todo)
+                pending.extend(todo)
+                while len(pending) >= EMBED_BATCH:
+                    self._embed(pending[:EMBED_BATCH], report, counts, progress)
+                    pending = pending[EMBED_BATCH:]
+                yield f, entry
+            if pending:
+                self._embed(pending, report, counts, progress)
+        finally:
+            stop.set()
+            reader.close()
+            thread.join(timeout=30)
+        report.chunks_embedded = counts[0]
+
+    @staticmethod
+    def _next_result(results: queue.Queue[Any], thread: threading.Thread) -> Any:
+        while True:
+            try:
+                return results.get(timeout=1.0)
+            except queue.Empty:
+                if not thread.is_alive() and results.empty():
+                    return _DONE
+
+    def _read_all(
+        self,
+        files: list[ScannedFile],
+        reader: IsolatedReader,
+        results: queue.Queue[Any],
+        stop: threading.Event,
+        report: SyncReport,
+        notice: Callable[[str], None] | None,
+    ) -> None:
+        """Read and chunk each file in turn (runs in a thread; the reading itself in the worker process)."""
+
+        def put(item: Any) -> bool:
+            while not stop.is_set():
+                try:
+                    results.put(item, timeout=0.5)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        read: dict[str, tuple[LoadedDocument, list[Chunk]] | str] = {}  # by hash: identical files are read once
+        try:
+            for f in files:
+                if stop.is_set():
+                    return
+                assert f.hash is not None
+                outcome = read.get(f.hash)
+                if outcome is None:
+                    started = time.perf_counter()
+                    outcome = self._read_one(reader, f, notice)
+                    report.read_seconds += time.perf_counter() - started
+                    read[f.hash] = outcome
+                if not put((f, outcome)):
+                    return
+        except BaseException as exc:  # handed to the embedding side, which raises it
+            put(exc)
+        finally:
+            put(_DONE)
+
+    def _read_one(
+        self, reader: IsolatedReader, f: ScannedFile, notice: Callable[[str], None] | None
+    ) -> tuple[LoadedDocument, list[Chunk]] | str:
+        def on_event(event: LoadEvent) -> None:
+            kind, done, total = event
+            if kind == "ocr" and done:
+                text = f"OCR : {f.source}, page {done}/{total}"
+                log.info(text)
+                if notice:
+                    notice(text)
+
+        assert f.hash is not None
+        try:
+            document = reader.read(f.path, f.path.name, on_event)
+        except LoadError as exc:
+            log.info("not indexed: %s: %s", f.source, exc)
+            return str(exc)
+        return document, split_document(document, f.hash, self.chunking["size"], self.chunking["overlap"])
+
+    def _embed(
+        self,
+        batch: list[tuple[Chunk, DocumentEntry]],
+        report: SyncReport,
+        counts: list[int],
+        progress: Callable[[int, int, str], None] | None,
+    ) -> None:
+        started = time.perf_counter()
+        vectors = self.embedder.embed_documents([embedding_text(c) for c, _ in batch])
+        self.store.upsert(
+            self.collection,
+            [c.id for c, _ in batch],
+            vectors,
+            [c.text for c, _ in batch],
+            [_metadata(c, e) for c, e in batch],
+        )
+        report.embed_seconds += time.perf_counter() - started
+        counts[0] += len(batch)
+        if progress:
+            progress(counts[0], counts[1], batch[-1][0].doc_hash)
 
     def _collect_garbage(self, manifest: Manifest) -> None:
         """Remove what an interrupted sync wrote but never committed."""

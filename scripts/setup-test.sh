@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond the application: a real Chromium for the browser tests, and the
-# tools that build and check the real-document corpus (LibreOffice, poppler, a French word list).
+# tools that build and check the real-document corpus and the format tests (LibreOffice, a real
+# office suite that writes .odt/.odp and converts to PDF; poppler; a French word list).
 set -euo pipefail
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 if [ ! -x /usr/bin/chromium ]; then
   echo "[setup] installation de Chromium (paquet Debian) pour les tests dans le navigateur"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
@@ -19,7 +20,6 @@ command -v pdftotext >/dev/null || corpus_pkgs="$corpus_pkgs poppler-utils"
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || corpus_pkgs="$corpus_pkgs fonts-dejavu-core"
 if [ -n "$corpus_pkgs" ]; then
   echo "[setup] installation de$corpus_pkgs (paquets Debian) pour le corpus de documents réels"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $corpus_pkgs >/dev/null
 fi

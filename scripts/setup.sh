@@ -49,13 +49,22 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.setup-*; touch "$stamp"
 fi
 
-# The French word list repairs words cut at line ends in PDFs (index/loaders/cleanup.py); without
-# it, each document's own words are used. Debian package, installed once.
-if [ ! -f /usr/share/dict/french ] && command -v apt-get >/dev/null; then
-  say "liste de mots française (paquet Debian wfrench) pour recoller les mots coupés des PDF"
+# --- Debian packages the index uses (installed once, only what is missing) ---------------------
+# Tesseract with its French and English data reads scanned PDFs (here rather than in setup-test.sh:
+# people who only `make run` index scans too). The French word list repairs words cut at line ends
+# in PDFs (index/loaders/cleanup.py); without it, each document's own words are used.
+have_ocr() { command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx fra && tesseract --list-langs 2>/dev/null | grep -qx eng; }
+debs=""
+have_ocr || debs="$debs tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng"
+[ -f /usr/share/dict/french ] || debs="$debs wfrench"
+if [ -n "$debs" ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi
-  { $SUDO apt-get install -y -qq wfrench >/dev/null 2>&1 || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wfrench >/dev/null; }; } \
-    || say "wfrench non installé (droits administrateur requis) : les PDF restent lisibles, les césures sont recollées d'après chaque document"
+  if command -v apt-get >/dev/null; then
+    say "paquets Debian pour l'OCR des PDF scannés et les césures :$debs"
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $debs >/dev/null; } || true
+  fi
+  have_ocr || say "OCR non installé (installez tesseract-ocr-fra et tesseract-ocr-eng) : les PDF scannés seront signalés, le reste sera indexé"
+  [ -f /usr/share/dict/french ] || say "wfrench non installé : les césures des PDF sont recollées d'après chaque document"
 fi
 
 say "modèles (téléchargés depuis PyPI, vérifiés par SHA-256, en cache dans $CACHE/models)"

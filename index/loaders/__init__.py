@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from index.loaders.archive import ARCHIVE_SUFFIXES, check_archive
 from index.loaders.base import (
     LoadedDocument,
     LoadError,
@@ -20,15 +21,22 @@ from index.loaders.base import (
     normalize_layout,
     normalize_page,
 )
+from index.loaders.epub import load_epub
 from index.loaders.html import load_html
+from index.loaders.ocr import ocr_pdf
 from index.loaders.office import load_docx
+from index.loaders.opendocument import load_odp, load_odt
+from index.loaders.options import LoadEvent, LoadOptions, OnEvent
 from index.loaders.pdf import load_pdf
+from index.loaders.slides import load_pptx
 from index.loaders.text import load_text
 
 __all__ = [
     "LOADERS",
     "SUPPORTED_SUFFIXES",
     "LoadError",
+    "LoadEvent",
+    "LoadOptions",
     "LoadedDocument",
     "Page",
     "Section",
@@ -44,14 +52,23 @@ LOADERS: dict[str, Callable[[bytes, str], LoadedDocument]] = {
     ".md": load_text,
     ".pdf": load_pdf,
     ".docx": load_docx,
+    ".odt": load_odt,
+    ".pptx": load_pptx,
+    ".odp": load_odp,
+    ".epub": load_epub,
     ".html": load_html,
     ".htm": load_html,
 }
 SUPPORTED_SUFFIXES = tuple(LOADERS)
 
 
-def load_bytes(data: bytes, name: str) -> LoadedDocument:
-    """Turn a file's bytes into a document, or raise LoadError with the reason."""
+def load_bytes(data: bytes, name: str, options: LoadOptions | None = None, on_event: OnEvent | None = None) -> LoadedDocument:
+    """Turn a file's bytes into a document, or raise LoadError with the reason.
+
+    Run it in a worker process (``index.isolation``) for files nobody vouches for: a
+    hostile file is bounded there in time and memory.
+    """
+    options = options or LoadOptions()
     suffix = Path(name).suffix.lower()
     loader = LOADERS.get(suffix)
     if loader is None:
@@ -60,7 +77,13 @@ def load_bytes(data: bytes, name: str) -> LoadedDocument:
         )
     if not data.strip():
         raise LoadError("fichier vide")
+    if suffix in ARCHIVE_SUFFIXES:
+        check_archive(data, options.max_unzipped_bytes)
     document = loader(data, Path(name).stem)
+    if suffix == ".pdf":
+        document = ocr_pdf(document, data, options, on_event)
+        if document.title == Path(name).stem and any(p.ocr for p in document.pages):
+            document = LoadedDocument(guess_title(document.text, document.title), document.pages, document.unit)
     # Page texts leave here final: chunks are exact substrings of them, and sections point into them.
     document = LoadedDocument(document.title, tuple(normalize_page(p) for p in document.pages), document.unit)
     if not any(p.text.strip() for p in document.pages):

@@ -1,10 +1,49 @@
-"""Office documents: Word (.docx)."""
+"""Word documents (.docx): paragraphs and tables in reading order, heading styles as sections."""
 
 from __future__ import annotations
 
 import io
+import re
 
-from index.loaders.base import LoadedDocument, LoadError, Page, guess_title
+from index.loaders.base import LoadedDocument, LoadError, guess_title
+from index.loaders.blocks import PageBuilder
+
+# Word's built-in heading styles are stored under their English names ("heading 1"); documents
+# made elsewhere sometimes carry the French ones ("Titre 1").
+_HEADING_STYLE = re.compile(r"^(heading|titre)\s*[1-9]$", re.IGNORECASE)
+_TITLE_STYLE = re.compile(r"^(title|titre)$", re.IGNORECASE)
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _style_name(paragraph: object) -> str:
+    style = getattr(paragraph, "style", None)
+    return (getattr(style, "name", None) or "") if style is not None else ""
+
+
+def _is_heading(paragraph: object) -> bool:
+    name = _style_name(paragraph)
+    if _HEADING_STYLE.match(name) or _TITLE_STYLE.match(name):
+        return True
+    # an outline level set on the paragraph itself (w:outlineLvl 0-8) makes it a heading too
+    ppr = paragraph._p.pPr  # type: ignore[attr-defined]
+    if ppr is None:
+        return False
+    level = ppr.find(f"{_W}outlineLvl")
+    return level is not None and level.get(f"{_W}val", "9") in set("012345678")
+
+
+def _rows(table: object) -> list[list[str]]:
+    rows = []
+    for row in table.rows:  # type: ignore[attr-defined]
+        cells: list[str] = []
+        previous = None
+        for cell in row.cells:
+            if cell._tc is previous:  # a merged cell is returned once per grid column it spans
+                continue
+            previous = cell._tc
+            cells.append(cell.text)
+        rows.append(cells)
+    return rows
 
 
 def load_docx(data: bytes, name: str) -> LoadedDocument:
@@ -12,19 +51,22 @@ def load_docx(data: bytes, name: str) -> LoadedDocument:
 
     import docx  # python-docx
     from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table
 
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise LoadError("document Word illisible ou corrompu : réenregistrez-le au format .docx") from exc
-    paragraphs = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            paragraphs.append(" | ".join(cell.text for cell in row.cells))
-    text = "\n\n".join(p for p in paragraphs if p.strip())
-    heading = next(
-        (p.text for p in document.paragraphs if p.style is not None and p.style.name.startswith(("Title", "Heading"))),
-        "",
-    )
-    core_title = document.core_properties.title or ""
-    return LoadedDocument((heading or core_title).strip() or guess_title(text, name), (Page(None, text),))
+    builder = PageBuilder()
+    title = ""
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            builder.add_rows(_rows(block))
+            continue
+        heading = _is_heading(block)
+        if not title and _TITLE_STYLE.match(_style_name(block)):
+            title = block.text.strip()
+        builder.add(block.text, heading=heading)
+    page = builder.page()
+    core_title = (document.core_properties.title or "").strip()
+    return LoadedDocument((title or builder.first_heading or core_title)[:160] or guess_title(page.text, name), (page,))

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from index.chunking import split_document
-from index.loaders import LoadError, decode_text, guess_title, load_bytes
+from index.loaders import LoadError, LoadOptions, decode_text, guess_title, load_bytes
 
 
 def make_pdf(pages: list[str], password: str | None = None) -> bytes:
@@ -83,10 +83,11 @@ def test_encrypted_pdf_is_refused_with_advice() -> None:
         load_bytes(make_pdf(["secret"], password="motdepasse"), "secret.pdf")
 
 
-def test_pdf_without_text_is_reported() -> None:
-    # the PDF loader returns empty pages; load_bytes says why (OCR missing, or no text at all)
-    with pytest.raises(LoadError, match=r"scanné|aucun texte"):
-        load_bytes(make_pdf(["", ""]), "scan.pdf")
+def test_pdf_without_text_is_read_by_ocr_or_says_why() -> None:
+    with pytest.raises(LoadError, match="scanné : l'OCR n'y lit aucun texte"):
+        load_bytes(make_pdf(["", ""]), "blanc.pdf")  # blank pages: OCR finds nothing either
+    with pytest.raises(LoadError, match="scanné : la lecture par OCR est désactivée"):
+        load_bytes(make_pdf(["", ""]), "scan.pdf", LoadOptions(ocr=False))
 
 
 def test_docx_and_html() -> None:

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from index.isolation import ReadLimits
 from index.manifest import read_manifest
 from index.store import Store
 from index.sync import Indexer, SyncBusyError, plan_sync
+from tests.documents import looping_pdf, make_docx, make_pptx, make_scanned_pdf, nested_html, write_bad_name, zip_bomb
 from tests.fakes import HashEmbedder
 
 
@@ -236,3 +238,40 @@ def test_sync_embeds_section_titles_and_stores_the_page_text(tmp_path: Path) -> 
     ]
     stored = indexer.store.chunks(indexer.collection)
     assert [c.text for c in stored] == ["Vaccination des nourrissons\n\nLe calendrier prévoit trois injections."]
+
+
+def test_hostile_files_fail_alone_and_the_rest_is_indexed(docs: Path, tmp_path: Path) -> None:
+    (docs / "bombe.pptx").write_bytes(zip_bomb(make_pptx(), "ppt/slides/slide1.xml", size=1024**3))
+    (docs / "boucle.pdf").write_bytes(looping_pdf())
+    (docs / "imbrique.html").write_bytes(nested_html())
+    (docs / "pas-un-zip.odt").write_bytes(b"PK\x03\x04" + os.urandom(3000))
+    (docs / "rapport.docx").write_bytes(make_docx())
+    write_bad_name(docs)
+    indexer = make_indexer(docs, tmp_path / "data", max_file_bytes=50_000_000, read_limits=ReadLimits(seconds=4))
+    report = indexer.sync()
+    failed = {f["source"]: f["error"] for f in report.failed}
+    assert set(failed) == {"bombe.pptx", "boucle.pdf", "imbrique.html", "pas-un-zip.odt", "r\ufffdunion.txt"}
+    assert "bombe zip" in failed["bombe.pptx"]
+    assert "abandonnée au bout de 4 s" in failed["imbrique.html"]
+    assert "OpenDocument" in failed["pas-un-zip.odt"]
+    assert "nom de fichier mal encodé" in failed["r\ufffdunion.txt"]
+    assert {"rapport.docx", "000_1bb8a8b098313e5b.txt"} <= set(report.added)
+    manifest = read_manifest(tmp_path / "data")
+    assert manifest is not None and "rapport.docx" in manifest.documents
+    assert stored_hashes(indexer) == manifest.live_hashes
+    json.dumps(report.to_json())  # the report (with the badly named file) can be written and shown
+    assert (tmp_path / "data" / "last-sync.json").exists()
+
+
+def test_ocr_progress_is_told_page_by_page(docs: Path, tmp_path: Path) -> None:
+    (docs / "scan.pdf").write_bytes(make_scanned_pdf(["Compte rendu de la mission à Hanoï, mars 2025."]))
+    notices: list[str] = []
+    report = make_indexer(docs, tmp_path / "data").sync(notice=notices.append)
+    assert "scan.pdf" in report.added
+    assert notices == ["OCR : scan.pdf, page 1/1"]
+
+
+def test_reading_overlaps_embedding_and_both_are_timed(docs: Path, tmp_path: Path) -> None:
+    report = make_indexer(docs, tmp_path / "data").sync()
+    assert report.read_seconds > 0 and report.embed_seconds > 0
+    assert {"read_seconds", "embed_seconds"} <= set(report.to_json())

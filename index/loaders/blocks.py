@@ -1,0 +1,57 @@
+"""Assemble a page from blocks of text (paragraphs, table rows, headings) while recording where headings start."""
+
+from __future__ import annotations
+
+import re
+
+from index.loaders.base import Page, Section
+
+_SPACES = re.compile(r"[^\S\n]+")
+
+
+def clean_inline(text: str) -> str:
+    """One block's text on as few lines as it had, with runs of spaces and tabs made single spaces."""
+    return "\n".join(line.strip() for line in _SPACES.sub(" ", text).split("\n")).strip()
+
+
+def table_row(cells: list[str]) -> str:
+    """A table row on one line, so that a figure stays beside its label."""
+    return " | ".join(c.replace("\n", " ").strip() for c in cells)
+
+
+class PageBuilder:
+    """Blocks joined by blank lines; a heading block becomes a Section at its offset."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._length = 0
+        self._sections: list[Section] = []
+
+    def add(self, text: str, heading: bool = False, section: str = "") -> None:
+        """Add a block; a heading starts a section named after it, ``section`` one with that name."""
+        text = clean_inline(text)
+        if not text:
+            return
+        if self._parts:
+            self._parts.append("\n\n")
+            self._length += 2
+        if heading or section:
+            self._sections.append(Section(self._length, (section or text).replace("\n", " ")[:200]))
+        self._parts.append(text)
+        self._length += len(text)
+
+    def add_rows(self, rows: list[list[str]]) -> None:
+        """A table: one line per row (rows of a table stay together, in one block)."""
+        lines = [table_row(row) for row in rows]
+        self.add("\n".join(line for line in lines if line.strip(" |")))
+
+    @property
+    def empty(self) -> bool:
+        return not self._parts
+
+    @property
+    def first_heading(self) -> str:
+        return self._sections[0].title if self._sections else ""
+
+    def page(self, number: int | None = None) -> Page:
+        return Page(number, "".join(self._parts), tuple(self._sections))

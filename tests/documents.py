@@ -1,0 +1,253 @@
+"""Documents made for the tests with the libraries (and the office suite) that staff's files come from.
+
+Each maker returns the file's bytes; the known text is in the arguments, so a test can
+compare what the loader reads with what was written.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+REPORT = [
+    ("heading", "1. Contexte de la coopération"),
+    ("p", "Le CHU de Bordeaux coopère avec l'hôpital de Xiamen depuis 2005."),
+    ("table", [["Année", "Internes", "Budget"], ["2024", "42", "15 000 €"]]),
+    ("heading", "2. Résultats"),
+    ("p", "Quarante-deux internes ont été accueillis en 2024."),
+]
+
+SLIDES = [
+    ("Programme franco-vietnamien", ["Hôpital Bach Mai, Hanoï", "Formation des urgentistes"], "Rappeler le calendrier 2025."),
+    ("Budget", ["Crédits du ministère : 120 000 €"], "Le budget est voté en mars."),
+    ("Prochaines étapes", ["Mission d'évaluation à Hué en juin"], ""),
+]
+
+
+def make_docx(blocks: list[tuple[str, object]] = REPORT, title: str = "Rapport de coopération") -> bytes:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph(title, style="Title")
+    for kind, value in blocks:
+        if kind == "heading":
+            document.add_heading(str(value), level=1)
+        elif kind == "table":
+            rows = value  # type: ignore[assignment]
+            table = document.add_table(rows=len(rows), cols=len(rows[0]))  # type: ignore[arg-type]
+            for r, row in enumerate(rows):  # type: ignore[arg-type]
+                for c, cell in enumerate(row):
+                    table.cell(r, c).text = cell
+        else:
+            document.add_paragraph(str(value))
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+def make_pptx(slides: list[tuple[str, list[str], str]] = SLIDES, table: list[list[str]] | None = None) -> bytes:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    for title, bullets, notes in slides:
+        slide = deck.slides.add_slide(deck.slide_layouts[1])  # title and content
+        slide.shapes.title.text = title
+        body = slide.placeholders[1].text_frame
+        body.text = bullets[0]
+        for bullet in bullets[1:]:
+            body.add_paragraph().text = bullet
+        if notes:
+            slide.notes_slide.notes_text_frame.text = notes
+    if table:
+        slide = deck.slides.add_slide(deck.slide_layouts[5])  # title only
+        slide.shapes.title.text = "Indicateurs"
+        shape = slide.shapes.add_table(len(table), len(table[0]), Inches(1), Inches(2), Inches(6), Inches(2))
+        for r, row in enumerate(table):
+            for c, cell in enumerate(row):
+                shape.table.cell(r, c).text = cell
+    buf = io.BytesIO()
+    deck.save(buf)
+    return buf.getvalue()
+
+
+def make_odt_odfpy(blocks: list[tuple[str, object]] = REPORT) -> bytes:
+    from odf.opendocument import OpenDocumentText
+    from odf.table import Table, TableCell, TableColumn, TableRow
+    from odf.text import H, List, ListItem, P
+
+    document = OpenDocumentText()
+    for kind, value in blocks:
+        if kind == "heading":
+            document.text.addElement(H(outlinelevel=1, text=str(value)))
+        elif kind == "table":
+            rows = value
+            table = Table(name="Tableau1")
+            table.addElement(TableColumn(numbercolumnsrepeated=len(rows[0])))  # type: ignore[index]
+            for row in rows:  # type: ignore[attr-defined]
+                tr = TableRow()
+                for cell in row:
+                    tc = TableCell()
+                    tc.addElement(P(text=cell))
+                    tr.addElement(tc)
+                table.addElement(tr)
+            document.text.addElement(table)
+        else:
+            document.text.addElement(P(text=str(value)))
+    items = List()
+    for text in ("Premier point de la liste", "Second point de la liste"):
+        item = ListItem()
+        item.addElement(P(text=text))
+        items.addElement(item)
+    document.text.addElement(items)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def convert_with_libreoffice(data: bytes, suffix: str, target: str) -> bytes:
+    """Convert with a real office suite (LibreOffice, headless, in a private profile)."""
+    exe = soffice()
+    if exe is None:
+        raise RuntimeError("LibreOffice (soffice) is not installed: run scripts/setup-test.sh")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / f"source{suffix}"
+        src.write_bytes(data)
+        profile = Path(tmp) / "profile"
+        subprocess.run(
+            [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", target, "--outdir", tmp, str(src)],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+        return (Path(tmp) / f"source.{target.split(':')[0]}").read_bytes()
+
+
+def make_epub(chapters: list[tuple[str, str, str]], title: str = "Guide de la coopération hospitalière") -> bytes:
+    """chapters: (table-of-contents title, heading in the page, paragraph)."""
+    from ebooklib import epub
+
+    book = epub.EpubBook()
+    book.set_identifier("guide-cooperation-test")
+    book.set_title(title)
+    book.set_language("fr")
+    items = []
+    for i, (toc_title, heading, paragraph) in enumerate(chapters, start=1):
+        item = epub.EpubHtml(title=toc_title, file_name=f"chap{i}.xhtml", lang="fr")
+        item.content = f"<html><body><h1>{heading}</h1><p>{paragraph}</p><p>Fin du <em>chapitre</em> {i}.</p></body></html>"
+        book.add_item(item)
+        items.append(item)
+    book.toc = [epub.Link(f"chap{i}.xhtml", c[0], f"chap{i}") for i, c in enumerate(chapters, start=1)]
+    book.add_item(epub.EpubNcx())
+    book.add_item(epub.EpubNav())
+    book.spine = ["nav", *items]
+    buf = io.BytesIO()
+    epub.write_epub(buf, book)
+    return buf.getvalue()
+
+
+def make_scanned_pdf(lines: list[str], dpi: int = 300) -> bytes:
+    """A page as a scanner makes it: text drawn on an image, the image wrapped in a PDF, no text layer."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    width, height = int(8.27 * dpi), int(11.69 * dpi)  # A4
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(FONT), size=int(dpi / 72 * 13)) if FONT.exists() else ImageFont.load_default(size=54)
+    y = dpi  # one-inch margin
+    for line in lines:
+        draw.text((dpi, y), line, fill=0, font=font)
+        y += int(dpi / 72 * 22)
+    buf = io.BytesIO()
+    image.save(buf, "PDF", resolution=dpi)
+    return buf.getvalue()
+
+
+# -- hostile files ------------------------------------------------------------------------
+
+
+def _zip_entry(name: str, raw: bytes, crc: int, size: int, offset: int) -> tuple[bytes, bytes]:
+    encoded = name.encode()
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(raw), size, len(encoded), 0) + encoded
+    central = (
+        struct.pack(
+            "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(raw), size, len(encoded), 0, 0, 0, 0, 0, offset
+        )
+        + encoded
+    )
+    return local + raw, central
+
+
+def zip_bomb(valid: bytes, member: str, size: int = 3 * 1024**3) -> bytes:
+    """The valid archive with ``member`` replaced by ``size`` bytes of zeros, deflated (a few MB on disk)."""
+    block = 1 << 24
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    # after a full flush the compressor starts afresh: every block of zeros deflates to the same bytes
+    segment = compressor.compress(bytes(block)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    raw = segment * (size // block) + compressor.flush(zlib.Z_FINISH)
+    crc = 0
+    zeros = bytes(block)
+    for _ in range(size // block):
+        crc = zlib.crc32(zeros, crc)
+    entries: list[tuple[str, bytes, int, int]] = []
+    with zipfile.ZipFile(io.BytesIO(valid)) as archive:
+        for info in archive.infolist():
+            if info.filename == member:
+                entries.append((member, raw, crc, size))
+            else:
+                data = archive.read(info.filename)
+                c = zlib.compressobj(6, zlib.DEFLATED, -15)
+                entries.append((info.filename, c.compress(data) + c.flush(), zlib.crc32(data), len(data)))
+    out, directory = b"", b""
+    for name, body, entry_crc, entry_size in entries:
+        local, central = _zip_entry(name, body, entry_crc, entry_size, len(out))
+        out += local
+        directory += central
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(directory), len(out), 0)
+    return out + directory + end
+
+
+def looping_pdf() -> bytes:
+    """A PDF whose page tree contains itself: a naive reader walks it for ever."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length 0 >>\nstream\n\nendstream",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
+
+
+def nested_html(depth: int = 2_000_000) -> bytes:
+    """A web page whose elements nest millions deep, as a hostile generator writes it."""
+    return b"<html><body>" + b"<div>" * depth + b"x" + b"</div>" * depth + b"</body></html>"
+
+
+def write_bad_name(folder: Path) -> Path:
+    """A file whose name is not UTF-8 (Latin-1 bytes, as an old system wrote it)."""
+    raw = os.fsencode(folder) + b"/r\xe9union.txt"
+    with open(raw, "wb") as fh:
+        fh.write("Compte rendu de la réunion du comité de pilotage.".encode())
+    return Path(os.fsdecode(raw))
