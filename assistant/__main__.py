@@ -158,7 +158,14 @@ def evaluate(
         bool, typer.Option("--retrieval-only", help="Mesurer la recherche seulement (sans modèle).")
     ] = False,
     out: Annotated[Path, typer.Option("--out", help="Dossier des résultats.")] = Path("eval-results"),
-    fail_under: Annotated[list[str] | None, typer.Option("--fail-under", help="METRIQUE=VALEUR ; code 1 si non atteint.")] = None,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-under",
+            help="METRIQUE=VALEUR ; code 1 si non atteint (un maximum pour false_abstention_rate, errors et les latences ; "
+            "errors=0 par défaut).",
+        ),
+    ] = None,
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Évaluer les lignes valides d'un fichier mal formé.")] = False,
     baseline: Annotated[
         bool, typer.Option("--baseline", help="Mesurer aussi la chaîne naïve des tutoriels, pour comparer.")
@@ -173,13 +180,14 @@ def evaluate(
     ] = "all",
 ) -> None:
     """Évalue l'assistant sur un jeu de questions de référence ; écrit results.json, report.md, metrics.png."""
-    from assistant.evaluate import check_thresholds, metrics_table, now, run_questions, score, write_report
-    from assistant.golden import GoldenSetError, load_golden, split_golden
+    from assistant.evaluation.evaluate import check_thresholds, metrics_table, now, run_questions, score, write_report
+    from assistant.evaluation.golden import GoldenSetError, load_golden, split_golden
 
     if split not in ("all", "tune", "test"):
         raise fail(f"--split {split} : all, tune ou test.")
 
     thresholds = parse_thresholds(fail_under or [])
+    thresholds.setdefault("errors", 0)  # a question that raised an error fails the run unless allowed explicitly
     malformed: list[str] = []
     try:
         golden = load_golden(questions)
@@ -251,8 +259,8 @@ def evaluate(
 
 
 def run_baseline(settings: Settings, golden: list[Any], with_answers: bool, rewrite: Any) -> dict[str, Any]:
-    from assistant.baseline import NaiveBaseline
-    from assistant.evaluate import run_questions, score
+    from assistant.evaluation.baseline import NaiveBaseline
+    from assistant.evaluation.evaluate import run_questions, score
 
     embedder = SentenceTransformerEmbedder("all-minilm-l6-v2", settings.model_cache_dir, settings.embedding_dtype)
     backend = make_backend(settings)[0] if with_answers else None

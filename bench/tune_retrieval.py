@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.config import Settings  # noqa: E402
-from assistant.golden import first_support_rank, load_golden, retrieval_metrics, split_golden  # noqa: E402
+from assistant.evaluation.golden import first_support_rank, load_golden, retrieval_metrics, split_golden  # noqa: E402
 from assistant.retrieval import Retriever  # noqa: E402
 from index.embeddings import SentenceTransformerEmbedder  # noqa: E402
 from index.store import Store  # noqa: E402

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.golden import first_support_rank, load_golden
+from assistant.evaluation.golden import first_support_rank, load_golden
 from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
 from index.manifest import read_manifest
