@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved
+from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved, is_refusal
 from assistant.prompts import PromptError, load_prompts, quote_passage
 from assistant.retrieval import EmptyIndexError, Retriever, drop_near_duplicates, fuse
 from index.store import Store, StoredChunk
@@ -168,3 +168,40 @@ def test_english_questions_rank_by_meaning_only(retriever: Retriever) -> None:
     assert all(p.score == pytest.approx(p.dense / top, abs=1e-3) for p in english), "keyword scores play no part"
     french = retriever.retrieve("accord signé en 1993 Vietnam", 5, language="fr").passages
     assert french[0].keyword > 0 and french[0].score == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Je ne trouve pas cette information dans les documents.",
+        "Les documents ne contiennent pas cette information.",
+        "Les passages fournis ne mentionnent pas le budget de l'ambassade.",
+        "Le budget n'est pas précisé dans les passages.",
+        "Cette information ne figure pas dans les documents.",
+        "Aucune information sur le budget n'est donnée.",
+        "I cannot find this information in the documents.",
+        "The documents do not contain the population of Hanoi.",
+        "The cost is not mentioned in the passages.",
+    ],
+)
+def test_refusals_are_recognized(sentence: str) -> None:
+    assert is_refusal(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "L'accord ne contient pas de clause financière, mais prévoit l'échange de 1 200 étudiants [1].",
+        "Le rapport ne mentionne pas seulement la Chine : il cite aussi le Vietnam [2].",
+        "La FHAC ne contient pas que des entreprises : elle réunit 150 acteurs français [1].",
+        "The agreement does not contain a financial clause; it was signed in 1993 [1].",
+    ],
+)
+def test_a_true_answer_with_a_negation_is_not_a_refusal(sentence: str) -> None:
+    assert not is_refusal(sentence)
+
+
+def test_a_true_negative_answer_is_kept(retriever: Retriever) -> None:
+    backend = ScriptedBackend(["L'Accord intergouvernemental signé en 1993 ne contient pas seulement un jalon historique [1]."])
+    answer = make(retriever, backend).ask("Que représente l'Accord intergouvernemental signé en 1993 ?")
+    assert not answer.abstained, answer.reason
