@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from assistant.config import Settings
 from assistant.llm import BackendUnavailable, GenerationError, make_backend
-from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved
+from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved, embedding_similarity
 from assistant.retrieval import EmptyIndexError, Retriever
 from index.embeddings import SentenceTransformerEmbedder
 from index.models import ModelError
@@ -63,7 +63,7 @@ def build_retriever(settings: Settings) -> Retriever:
 
 def build_assistant(settings: Settings, retriever: Retriever, backend_choice: str | None = None) -> Assistant:
     try:
-        backend, note = make_backend(settings, backend_choice)
+        backend, note = make_backend(settings, backend_choice, embedding_similarity(retriever.embedder))
     except BackendUnavailable as exc:
         raise fail(str(exc)) from exc
     return Assistant.from_settings(settings, retriever, backend, note)

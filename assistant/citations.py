@@ -180,7 +180,7 @@ def _folded_words(text: str) -> tuple[str, frozenset[str]]:
     return folded, frozenset(re.findall(r"[\w\-]+", folded))
 
 
-def _holds_name(name: str, text: str, across_languages: bool = False) -> bool:
+def holds_name(name: str, text: str, across_languages: bool = False) -> bool:
     """The name is in the text; across languages, a close spelling will do (China: Chine, Japan: Japon)."""
     folded, words = _folded_words(text)
     if name in words or name in folded:
@@ -207,18 +207,27 @@ def facts_hold(
             return False
     across = detect_language(sentence) != detect_language(passage_text)
     for name in proper_names(sentence, common):
-        if _holds_name(name, passage_text, across):
+        if holds_name(name, passage_text, across):
             continue
-        if not (name in given_names and document and _holds_name(name, document, across)):
+        if not (name in given_names and document and holds_name(name, document, across)):
             return False
     return True
 
 
-def _context_of(sentences: Sequence[str], i: int) -> set[str]:
-    """Content words around sentence i: itself, and the line before when it is a fragment (slides)."""
+def _context_of(sentences: Sequence[str], i: int, reach: int = 2) -> set[str]:
+    """Content words of sentence i and of the figure-free sentences around it.
+
+    A neighbour without a figure of its own often carries the figure's subject ("Le 23
+    octobre 2025 marque un tournant. Ce jour-là, le CHU de Bordeaux réalise la première
+    intervention…", or a slide's heading lines); a neighbour with its own figure speaks
+    of its own fact, and stops the reach.
+    """
     words = set(tokenize(sentences[i]))
-    if len(words) < 4 and i > 0:
-        words |= set(tokenize(sentences[i - 1]))
+    for step in (-1, 1):
+        j = i + step
+        while 0 <= j < len(sentences) and abs(j - i) <= reach and not numbers_in(sentences[j]):
+            words |= set(tokenize(sentences[j]))
+            j += step
     return words
 
 

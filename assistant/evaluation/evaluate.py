@@ -81,6 +81,8 @@ class QuestionResult:
                 correct=q.answerable and not a.abstained and answer_matches(a.text, q.answer_patterns),
                 citations=cited,
                 standalone_question=a.standalone_question,
+                relevance=a.relevance.to_json() if a.relevance else None,
+                passages=[p.rank for p in a.passages],
                 timings={k: round(v, 3) for k, v in a.timings.items()},
                 prompt_tokens=a.prompt_tokens,
             )
@@ -170,6 +172,7 @@ def run_questions(
             {
                 "rank": p.rank,
                 "source": p.source,
+                "title": p.title,
                 "location": p.location,
                 "page": p.page,
                 "score": p.score,

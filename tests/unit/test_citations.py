@@ -215,3 +215,13 @@ def test_locations_read_as_a_person_cites_them() -> None:
     assert format_location(None, "Historique", False, "page", (0, 10)) == "§ Historique"
     assert format_location(None, "", False, "page", (5, 10)) == "car. 5–10"
     assert format_location(7, "", True, "page") == "p. 7 · texte lu par OCR"
+
+
+def test_a_figure_free_neighbour_carries_the_figures_subject() -> None:
+    surgery = passage(
+        1,
+        "Le 23 octobre 2025 marque un tournant symbolique. Ce jour-là, le CHU de Bordeaux réalise la première "
+        "intervention cardiaque robotisée à distance entre la France et la Chine. Vingt minutes d’intervention suffisent.",
+    )
+    answer = "La première intervention cardiaque robotisée à distance a eu lieu le 23 octobre 2025 [1]."
+    assert cite(answer, [surgery])[0][0].supported

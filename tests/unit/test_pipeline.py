@@ -205,3 +205,47 @@ def test_a_true_negative_answer_is_kept(retriever: Retriever) -> None:
     backend = ScriptedBackend(["L'Accord intergouvernemental signé en 1993 ne contient pas seulement un jalon historique [1]."])
     answer = make(retriever, backend).ask("Que représente l'Accord intergouvernemental signé en 1993 ?")
     assert not answer.abstained, answer.reason
+
+
+def test_a_supported_answer_to_another_question_is_an_abstention(retriever: Retriever) -> None:
+    reply = "Les équipes de recherche françaises des CHU ont signé plus de 100 premières mondiales [1]."
+    asked = "Combien d'infirmiers des équipes de recherche françaises des CHU travaillent au Japon ?"
+    answer = make(retriever, ScriptedBackend([reply])).ask(asked)
+    assert answer.abstained and answer.reason == "off-topic", (answer.reason, answer.relevance)
+    assert answer.relevance is not None and "japon" in answer.relevance.missing
+    assert answer.citations == [] and answer.draft == reply, "the draft is kept for the record, not shown as an answer"
+    answer = make(retriever, ScriptedBackend([reply])).ask(
+        "Combien de premières mondiales les équipes de recherche françaises des CHU ont-elles signées ?"
+    )
+    assert not answer.abstained and "100" in answer.text
+
+
+def test_extractive_backend_quotes_through_the_same_interface(retriever: Retriever) -> None:
+    from assistant.llm import ExtractiveBackend
+
+    assistant = make(retriever, ExtractiveBackend())  # type: ignore[arg-type]
+    answer = assistant.ask("En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?")
+    assert not answer.abstained and answer.backend == "extractive"
+    assert answer.text.startswith("D'après les documents : « ") and "1993" in answer.text
+    assert answer.citations and "1993" in answer.citations[0].quote
+    unrelated = assistant.ask("Quel est le salaire moyen d'un plombier à Montréal ?")
+    assert unrelated.abstained
+    history = [{"role": "user", "content": "Quand l'Accord intergouvernemental Vietnam–France a-t-il été signé ?"}]
+    follow = assistant.ask("Et qui l'a signé ?", history)
+    assert follow.standalone_question.startswith("Quand l'Accord intergouvernemental"), "no model: the previous question helps"
+
+
+def test_extractive_backend_gives_no_text_without_passages() -> None:
+    from assistant.llm import ExtractiveBackend
+
+    backend = ExtractiveBackend()
+    assert list(backend.stream([{"role": "user", "content": "Réécris « Et son président ? »"}], 48)) == []
+    messages = [
+        {"role": "system", "content": "…"},
+        {
+            "role": "user",
+            "content": '<passages>\n<passage n="2" source="a.txt">\nLa FHAC fédère 135 entreprises françaises. '
+            "Elle a été créée en 2013.\n</passage>\n</passages>\n\nQuestion : Combien d'entreprises la FHAC fédère-t-elle ?",
+        },
+    ]
+    assert "".join(backend.stream(messages, 100)) == "D'après les documents : « La FHAC fédère 135 entreprises françaises. » [2]"
