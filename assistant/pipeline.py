@@ -242,12 +242,21 @@ class Assistant:
             pieces.append(delta)
             yield delta
         raw = "".join(pieces).strip()
-        yield finish(self.verify(raw, standalone, passages, language), self._count_tokens(messages), raw)
+        yield finish(self.verify(raw, standalone, passages, language, history or []), self._count_tokens(messages), raw)
 
-    def verify(self, draft: str, question: str, passages: Sequence[Passage], language: str) -> Verdict:
+    def verify(
+        self,
+        draft: str,
+        question: str,
+        passages: Sequence[Passage],
+        language: str,
+        history: Sequence[dict[str, str]] = (),
+    ) -> Verdict:
         """Check a draft against the passages and the question: the answer that stands, or an abstention.
 
-        ``question`` is the standalone question (after a follow-up's rewrite).
+        ``question`` is the standalone question (after a follow-up's rewrite). Its focus is
+        the rewritten question alone, without the previous question that the rewrite keeps
+        beside it for retrieval: "Et celui du Dr Gaston ?" is about Dr Gaston's patient.
         """
         first = next(iter(split_sentences(draft)), draft)
         if not draft or is_refusal(first):
@@ -257,7 +266,9 @@ class Assistant:
         if not any(s.supported and s.claims for s in checked):
             return self.abstain(language, "unsupported", checked)
         cited = {c.n for c in citations}
-        relevance = assess(question, [p for p in passages if p.rank in cited], corpus)
+        previous = [t["content"] for t in history if t.get("role") == "user" and t.get("content")]
+        focus = question.removesuffix(f" ({previous[-1]})") if previous else question
+        relevance = assess(focus, [p for p in passages if p.rank in cited], corpus)
         if not self.relevance_rule.addresses(relevance):
             return self.abstain(language, "off-topic", checked, relevance)
         return Verdict(render(checked, self.drop_unsupported, language), citations, False, "", checked, relevance)

@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
-import platform
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, write_results
+from common import ROOT, cpu_info, write_results
 
 from assistant.config import Settings
 from assistant.evaluation.golden import answer_matches, load_golden, split_golden
@@ -52,22 +50,6 @@ class _Always(RelevanceRule):
         return True
 
 
-def cpu() -> dict[str, Any]:
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next(
-        (line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), platform.processor()
-    )
-    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
-    return {
-        "model": model,
-        "threads": len(os.sched_getaffinity(0)),
-        "avx2": "avx2" in flags,
-        "avx512": "avx512f" in flags,
-        "bf16": "avx512_bf16" in flags or "amx_bf16" in flags,
-        "amx": "amx_tile" in flags,
-    }
-
-
 def replay(results: Path, data: Path) -> list[dict[str, Any]]:
     """Re-run every post-generation check on the kept drafts; keep each answer's relevance figures."""
     settings = Settings(data_dir=data)
@@ -86,7 +68,8 @@ def replay(results: Path, data: Path) -> list[dict[str, Any]]:
         if item.get("abstention_reason") == "weak-retrieval":
             verdict = Verdict("", [], True, "weak-retrieval")
         else:
-            verdict = assistant.verify(item.get("draft", ""), standalone, passages, q.lang)
+            history = [{"role": t.role, "content": t.content} for t in q.history]
+            verdict = assistant.verify(item.get("draft", ""), standalone, passages, q.lang, history)
         rows.append(
             {
                 "id": q.id,
@@ -142,7 +125,7 @@ def main() -> None:
     eligible.sort(key=lambda g: (-g["abstention_recall"], g["false_abstention_rate"], g["min_coverage"], g["min_similarity"]))
     chosen = eligible[0] if eligible else None
     summary = {
-        "cpu": cpu(),
+        "cpu": cpu_info(),
         "results": str(args.results.name),
         "questions": len(rows),
         "unanswerable": sum(not r["answerable"] for r in rows),

@@ -68,9 +68,14 @@ def main() -> None:
                     row["best_dense_unanswerable_max_median"] = [round(max(best_no), 3), round(statistics.median(best_no), 3)]
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+    from common import cpu_info
+
+    backends = {"embedding_model": settings.embedding_model, "embedding_dtype": getattr(embedder, "dtype", "?")}
+    print(json.dumps({"cpu": cpu_info(), **backends, "questions": len(questions)}))
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "tune_retrieval.json").write_text(json.dumps({"questions": len(questions), "rows": rows}, indent=1))
+    payload = {"cpu": cpu_info(), **backends, "half": "tune", "questions": len(questions), "rows": rows}
+    (out / "tune_retrieval.json").write_text(json.dumps(payload, indent=1))
 
 
 if __name__ == "__main__":
