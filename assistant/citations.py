@@ -231,8 +231,32 @@ def _context_of(sentences: Sequence[str], i: int, reach: int = 2) -> set[str]:
     return words
 
 
+def _number_clauses(sentence: str) -> dict[str, set[str]]:
+    """For each number of a claim, the content words between the numbers before and after it.
+
+    "créé avec trois postes dans les années 1960, ce qui représente 18 postes actuellement"
+    gives 18 the words "représente postes actuellement": each figure is checked with its own
+    clause, not with the other figure's.
+    """
+    from text_to_num import alpha2digit
+
+    try:
+        text = alpha2digit(sentence, "fr")
+    except (ValueError, RuntimeError):
+        text = sentence
+    spans = list(_NUMBER.finditer(text))
+    clauses: dict[str, set[str]] = {}
+    for k, match in enumerate(spans):
+        start = spans[k - 1].end() if k > 0 else 0
+        end = spans[k + 1].start() if k + 1 < len(spans) else len(text)
+        words = {w for w in tokenize(text[start : match.start()] + " " + text[match.end() : end]) if not w[0].isdigit()}
+        for number in _digits(match.group()):
+            clauses.setdefault(number, set()).update(words)
+    return clauses
+
+
 def numbers_in_context(sentence: str, passage_text: str, context: str = "", similarity: Similarity | None = None) -> bool:
-    """Each number the answer brings sits in a passage sentence about the same thing as the claim.
+    """Each number the answer brings sits in a passage sentence about the same thing as its clause.
 
     Catches a real figure attached to the wrong fact (18 advisers where the passage says 10).
     """
@@ -240,19 +264,21 @@ def numbers_in_context(sentence: str, passage_text: str, context: str = "", simi
     if not own:
         return True
     parts = split_sentences(passage_text) or [passage_text]
-    claim_words = {w for w in tokenize(sentence) if not w[0].isdigit()} - {w for n in own for w in tokenize(n)}
-    in_passage = claim_words & set(tokenize(passage_text))
+    passage_words = set(tokenize(passage_text))
+    clauses = _number_clauses(sentence)
+    everything = {w for w in tokenize(sentence) if not w[0].isdigit()}
     cross_language = detect_language(sentence) != detect_language(passage_text)
     sims: list[float] | None = None
     for number in own:
         holders = [i for i, part in enumerate(parts) if number in numbers_in(part)]
         if not holders:
             continue  # the figure spans two sentences of the passage: nothing to compare
+        in_passage = clauses.get(number, everything) & passage_words
         if not cross_language and in_passage:
             best = max(len(in_passage & _context_of(parts, i)) for i in holders) / len(in_passage)
             if best < NUMBER_CONTEXT:
                 return False
-        elif similarity is not None and len(parts) > 1:
+        elif cross_language and similarity is not None and len(parts) > 1:
             sims = sims if sims is not None else similarity(sentence, parts)
             if max(sims[i] for i in holders) < max(sims) - NUMBER_SIMILARITY_MARGIN:
                 return False

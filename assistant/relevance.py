@@ -91,9 +91,9 @@ class Relevance:
 class RelevanceRule:
     """When an answer addresses its question (thresholds calibrated on the tuning half)."""
 
-    min_coverage: float = 0.6  # lexical coverage of the focus in the cited passages...
-    min_similarity: float = 0.5  # ...or, failing that, this dense similarity
-    min_similarity_across_languages: float = 0.5  # English question, French passages: similarity only
+    min_coverage: float = 0.65  # lexical coverage of the focus in the cited passages...
+    min_similarity: float = 0.45  # ...or, failing that, this dense similarity
+    min_similarity_across_languages: float = 0.45  # English question, French passages: similarity only
 
     def addresses(self, r: Relevance) -> bool:
         if r.missing:

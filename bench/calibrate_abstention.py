@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,36 @@ def evaluate(rows: list[dict[str, Any]], rule: RelevanceRule) -> dict[str, float
     }
 
 
+def central(rules: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Of the rules with the best abstention recall (then the fewest false abstentions), the one in the middle.
+
+    Every rule of that set separates the tuning questions equally well; the middle one keeps
+    the widest margin on both sides, so a question slightly off the tuning ones does not flip.
+    """
+    if not rules:
+        return None
+    best_recall = max(r["abstention_recall"] for r in rules)
+    top = [r for r in rules if r["abstention_recall"] == best_recall]
+    fewest = min(r["false_abstention_rate"] for r in top)
+    top = [r for r in top if r["false_abstention_rate"] == fewest]
+    keys = ("min_coverage", "min_similarity", "min_similarity_english")
+    middle = {k: statistics.median_low(sorted(r[k] for r in top)) for k in keys}
+    return min(top, key=lambda r: sum(abs(r[k] - middle[k]) for k in keys))
+
+
+def ranges(rules: list[dict[str, Any]], chosen: dict[str, Any] | None) -> dict[str, list[float]]:
+    """The span of each threshold over the rules as good as the chosen one (the margin it has)."""
+    if chosen is None:
+        return {}
+    same = [
+        r
+        for r in rules
+        if r["abstention_recall"] == chosen["abstention_recall"] and r["false_abstention_rate"] == chosen["false_abstention_rate"]
+    ]
+    keys = ("min_coverage", "min_similarity", "min_similarity_english")
+    return {k: [min(r[k] for r in same), max(r[k] for r in same)] for k in keys}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, required=True, help="results.json of an eval --split tune run")
@@ -121,9 +152,7 @@ def main() -> None:
         for g in grid
         if g["false_abstention_rate"] <= MAX_FALSE_ABSTENTION and g["answer_accuracy"] >= baseline["answer_accuracy"]
     ]
-    # best recall; among equals the loosest rule (furthest from the answerable questions' figures)
-    eligible.sort(key=lambda g: (-g["abstention_recall"], g["false_abstention_rate"], g["min_coverage"], g["min_similarity"]))
-    chosen = eligible[0] if eligible else None
+    chosen = central(eligible)
     summary = {
         "cpu": cpu_info(),
         "results": str(args.results.name),
@@ -132,7 +161,7 @@ def main() -> None:
         "without_relevance_check": baseline,
         "chosen": chosen,
         "eligible_rules": len(eligible),
-        "best_recall_any_false_abstention": sorted(grid, key=lambda g: (-g["abstention_recall"], g["false_abstention_rate"]))[:5],
+        "equally_good_ranges": ranges(eligible, chosen),
     }
     path = write_results("calibration", summary)
     # the per-question figures and the whole grid go beside it, not to the terminal

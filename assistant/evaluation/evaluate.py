@@ -283,6 +283,13 @@ def write_report(
             lines.append(f"- réponse : {a.text}")
             if a.draft and a.draft != a.text:
                 lines.append(f"- brouillon du modèle : {a.draft}")
+            if a.relevance is not None:
+                r = a.relevance
+                missing = f", absents : {', '.join(r.missing)}" if r.missing else ""
+                lines.append(
+                    f"- pertinence : couverture {r.coverage:.2f} (document {r.document_coverage:.2f}), "
+                    f"similarité {r.similarity:.2f}{missing}{' (autre langue)' if r.cross_language else ''}"
+                )
         for p in r.retrieved[:5]:
             mark = "✔" if p["supports"] else "·"
             lines.append(f"  - {mark} [{p['rank']}] {p['source']} ({p['location']}, score {p['score']}) : {p['text'][:140]!r}")

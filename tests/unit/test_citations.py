@@ -225,3 +225,18 @@ def test_a_figure_free_neighbour_carries_the_figures_subject() -> None:
     )
     answer = "La première intervention cardiaque robotisée à distance a eu lieu le 23 octobre 2025 [1]."
     assert cite(answer, [surgery])[0][0].supported
+
+
+def test_each_figure_is_checked_with_its_own_clause() -> None:
+    cas = passage(
+        1,
+        "Le réseau des conseillers pour les affaires sociales (CAS)\nCréé à partir de trois postes dans les années 1960, "
+        "comprend\n\nactuellement 18 postes de conseillers.\nRépartis sur 14 localisations.",
+    )
+    question = "Avec combien de postes le réseau des CAS a-t-il été créé dans les années 1960 ?"
+    right = (
+        "Le réseau des CAS a été créé à partir de trois postes dans les années 1960, ce qui représente 18 postes actuellement."
+    )
+    assert cite(right, [cas], question=question)[0][0].supported
+    wrong = "Le réseau des CAS a été créé à partir de 18 postes dans les années 1960, et compte 3 postes actuellement."
+    assert not cite(wrong, [cas], question=question)[0][0].supported
