@@ -284,11 +284,11 @@ def write_report(
             if a.draft and a.draft != a.text:
                 lines.append(f"- brouillon du modèle : {a.draft}")
             if a.relevance is not None:
-                r = a.relevance
-                missing = f", absents : {', '.join(r.missing)}" if r.missing else ""
+                rel = a.relevance
+                missing = f", absents : {', '.join(rel.missing)}" if rel.missing else ""
                 lines.append(
-                    f"- pertinence : couverture {r.coverage:.2f} (document {r.document_coverage:.2f}), "
-                    f"similarité {r.similarity:.2f}{missing}{' (autre langue)' if r.cross_language else ''}"
+                    f"- pertinence : couverture {rel.coverage:.2f} (document {rel.document_coverage:.2f}), "
+                    f"similarité {rel.similarity:.2f}{missing}{' (autre langue)' if rel.cross_language else ''}"
                 )
         for p in r.retrieved[:5]:
             mark = "✔" if p["supports"] else "·"
