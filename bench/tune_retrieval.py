@@ -48,10 +48,18 @@ def main() -> None:
             store = Store.open(data)
             Indexer(ROOT / "documents", data, store, embedder, chunk_size=size, chunk_overlap=size * 15 // 100).sync()
             for w in [float(x) for x in args.weights.split(",")]:
-                retriever = Retriever(store, embedder, data, candidates=settings.candidates, dense_weight=w)
+                # French questions fuse with weight w; English ones keep the product's own weight, as in answers
+                retriever = Retriever(
+                    store,
+                    embedder,
+                    data,
+                    candidates=settings.candidates,
+                    dense_weight=w,
+                    dense_weight_english=settings.dense_weight_english,
+                )
                 ranks, best_ok, best_no = [], [], []
                 for q in questions:
-                    r = retriever.retrieve(standalone(q), k=10)
+                    r = retriever.retrieve(standalone(q), k=10, language=q.lang)
                     if q.answerable:
                         ranks.append(first_support_rank([p.text for p in r.passages], q.evidence))
                         best_ok.append(r.best_dense)
