@@ -20,10 +20,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from functools import lru_cache
 
 from assistant.retrieval import Passage
-from assistant.text import detect_language, fold, split_sentences, stopwords, tokenize
+from assistant.text import detect_language, fold, split_sentences, stopwords, text_cache, tokenize
 
 Similarity = Callable[[str, Sequence[str]], list[float]]  # sentence vs candidates -> cosine each
 
@@ -121,7 +120,7 @@ def _digits(text: str) -> set[str]:
     return out
 
 
-@lru_cache(maxsize=4096)
+@text_cache
 def _numbers_cached(text: str) -> frozenset[str]:
     from text_to_num import alpha2digit
 
@@ -174,7 +173,7 @@ def strip_markers(text: str) -> tuple[str, list[int]]:
     return _MARKER.sub("", text).strip(), found
 
 
-@lru_cache(maxsize=1024)
+@text_cache
 def _folded_words(text: str) -> tuple[str, frozenset[str]]:
     folded = fold(text)
     return folded, frozenset(re.findall(r"[\w\-]+", folded))

@@ -23,11 +23,10 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from assistant.citations import holds_name, lowercase_words, numbers_in, proper_names
 from assistant.retrieval import Passage
-from assistant.text import detect_language, fold, tokenize
+from assistant.text import detect_language, fold, text_cache, tokenize
 
 # Words that frame a question without saying what it is about.
 _FRAME = frozenset(
@@ -137,7 +136,7 @@ def question_entities(question: str) -> set[str]:
     return proper_names(question, common) | numbers_in(question)
 
 
-@lru_cache(maxsize=2048)
+@text_cache
 def _vocabulary(text: str) -> tuple[frozenset[str], dict[str, list[str]]]:
     words = frozenset(tokenize(fold(text)))
     by_prefix: dict[str, list[str]] = {}

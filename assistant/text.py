@@ -4,8 +4,27 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
-from typing import Any
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def text_cache(function: Callable[[str], T], large: int = 8000) -> Callable[[str], T]:
+    """Memoize a function of a text: thousands of passage-sized texts, but only a few whole documents.
+
+    Documents can be megabytes long; an ordinary cache of thousands of them would hold gigabytes.
+    """
+    small_cache = lru_cache(maxsize=4096)(function)
+    large_cache = lru_cache(maxsize=8)(function)
+
+    @wraps(function)
+    def cached(text: str) -> T:
+        return large_cache(text) if len(text) > large else small_cache(text)
+
+    return cached
+
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'", "“": '"', "”": '"', "«": '"', "»": '"', "„": '"'})
 _SPACES = re.compile(r"\s+")
@@ -69,7 +88,7 @@ def _segmenter() -> Any:
     return segmenter
 
 
-@lru_cache(maxsize=8192)
+@text_cache
 def _split_cached(text: str) -> tuple[str, ...]:
     out = []
     for line in _LINE.split(text):  # a line break ends a sentence: list items, slide lines, titles
