@@ -18,10 +18,11 @@ import argparse
 import itertools
 import json
 import statistics
+import time
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, cpu_info, write_results
+from common import ROOT, cpu_info, summarize, write_results
 
 from assistant.config import Settings
 from assistant.evaluation.golden import answer_matches, load_golden, split_golden
@@ -34,6 +35,7 @@ from index.store import Store
 COVERAGES = [0.0, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 1.01]
 SIMILARITIES = [0.0, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 1.01]
 MAX_FALSE_ABSTENTION = 0.05
+seconds: list[float] = []  # time of each replayed check (the work added after generation)
 
 
 class _NoModel:
@@ -60,6 +62,7 @@ def replay(results: Path, data: Path) -> list[dict[str, Any]]:
     assistant.relevance_rule = _Always()
     tune = {q.id: q for q in split_golden(load_golden(ROOT / "tests" / "golden" / "golden.jsonl"), "tune")}
     rows = []
+    seconds.clear()
     for item in json.loads(results.read_text(encoding="utf-8"))["questions"]:
         q = tune.get(item["id"])
         if q is None:
@@ -70,7 +73,9 @@ def replay(results: Path, data: Path) -> list[dict[str, Any]]:
             verdict = Verdict("", [], True, "weak-retrieval")
         else:
             history = [{"role": t.role, "content": t.content} for t in q.history]
+            started = time.perf_counter()
             verdict = assistant.verify(item.get("draft", ""), standalone, passages, q.lang, history)
+            seconds.append(time.perf_counter() - started)
         rows.append(
             {
                 "id": q.id,
@@ -161,6 +166,7 @@ def main() -> None:
         "without_relevance_check": baseline,
         "chosen": chosen,
         "eligible_rules": len(eligible),
+        "check_seconds": summarize(seconds),
         "equally_good_ranges": ranges(eligible, chosen),
     }
     path = write_results("calibration", summary)
