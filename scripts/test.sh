@@ -29,8 +29,8 @@ fi
 echo "== Answer gates on the test half of the golden set (embedded 1.5B model)"
 $VPY -m assistant eval --questions tests/golden/golden.jsonl --split test --data "$work/data" --backend llamacpp \
   --out "$out/golden-answers" \
-  --fail-under answer_accuracy=@ACC@ --fail-under abstention_recall=@ABST@ --fail-under false_abstention_rate=@FALSE@ \
-  --fail-under citation_precision=@PREC@ --fail-under language_match=@LANG@ --fail-under errors=0
+  --fail-under answer_accuracy=0.75 --fail-under abstention_recall=0.8 --fail-under false_abstention_rate=0.1 \
+  --fail-under citation_precision=0.7 --fail-under language_match=0.9 --fail-under errors=0
 
 echo "== pytest"
 $VPY -m pytest -q -p no:cacheprovider tests
