@@ -171,6 +171,13 @@ def evaluate(
         bool, typer.Option("--baseline", help="Mesurer aussi la chaîne naïve des tutoriels, pour comparer.")
     ] = False,
     limit: Annotated[int, typer.Option("--limit", help="Ne prendre que les N premières questions (0 : toutes).")] = 0,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            "--replay",
+            help="results.json d'une évaluation précédente : ses brouillons sont revérifiés par ce code, sans modèle.",
+        ),
+    ] = None,
     split: Annotated[
         str,
         typer.Option(
@@ -206,7 +213,21 @@ def evaluate(
         golden = golden[:limit]
     settings = build_settings(data, backend)
     retriever = build_retriever(settings)
-    assistant = None if retrieval_only else build_assistant(settings, retriever, backend)
+    answerer: Any = None
+    if replay is not None:
+        from assistant.evaluation.replay import ReplayAnswerer, ReplayBackend, ReplayError
+
+        recorded_backend = (
+            json.loads(replay.read_text(encoding="utf-8")).get("meta", {}).get("backend", "?") if replay.exists() else "?"
+        )
+        replayer = ReplayBackend(f"brouillons rejoués ({recorded_backend})")
+        try:
+            answerer = ReplayAnswerer(Assistant.from_settings(settings, retriever, replayer), replayer, replay)
+        except ReplayError as exc:
+            raise fail(str(exc)) from exc
+    elif not retrieval_only:
+        answerer = build_assistant(settings, retriever, backend)
+    assistant = answerer
 
     def rewrite(q: str, history: list[dict[str, str]]) -> str:
         previous = [t["content"] for t in history if t["role"] == "user"]
@@ -231,7 +252,10 @@ def evaluate(
         "questions_file": str(questions),
         "split": split,
         "when": now(),
-        "backend": assistant.backend.label if assistant else "aucun (recherche seule)",
+        "backend": (replayer.label if replay is not None else assistant.backend.label)
+        if assistant
+        else "aucun (recherche seule)",
+        "replay": str(replay) if replay is not None else None,
         "seconds": round(time.perf_counter() - started, 1),
         "malformed_lines": malformed,
         "settings": {

@@ -249,3 +249,39 @@ def test_extractive_backend_gives_no_text_without_passages() -> None:
         },
     ]
     assert "".join(backend.stream(messages, 100)) == "D'après les documents : « La FHAC fédère 135 entreprises françaises. » [2]"
+
+
+def test_recorded_drafts_are_checked_again_by_this_version(retriever: Retriever, tmp_path: Path) -> None:
+    import json
+
+    from assistant.evaluation.replay import ReplayAnswerer, ReplayBackend, ReplayError
+
+    history = [{"role": "user", "content": "Quand l'Accord intergouvernemental Vietnam–France a-t-il été signé ?"}]
+    recorded = {
+        "questions": [
+            {
+                "question": "En quelle année l'Accord intergouvernemental a-t-il été signé ?",
+                "history": [],
+                "draft": "L'Accord intergouvernemental a été signé en 1993.",
+                "timings": {"first_token": 9.0, "total": 11.0},
+            },
+            {
+                "question": "Est-il prévu de le renouveler ?",
+                "history": history,
+                "standalone_question": f"Un nouvel Accord intergouvernemental est-il en préparation ? ({history[0]['content']})",
+                "draft": "Un nouvel Accord intergouvernemental est actuellement en préparation.",
+                "timings": {"first_token": 12.0, "total": 14.0},
+            },
+        ]
+    }
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(recorded), encoding="utf-8")
+    backend = ReplayBackend("brouillons rejoués")
+    replayer = ReplayAnswerer(make(retriever, backend), backend, path)  # type: ignore[arg-type]
+    first = replayer.ask("En quelle année l'Accord intergouvernemental a-t-il été signé ?")
+    assert not first.abstained and "1993 [1]" in first.text and first.timings["total"] == 11.0
+    follow = replayer.ask("Est-il prévu de le renouveler ?", history)
+    assert follow.standalone_question == recorded["questions"][1]["standalone_question"], "the rewrite is replayed too"
+    assert not follow.abstained and "préparation" in follow.citations[0].quote
+    with pytest.raises(ReplayError, match="pas de brouillon"):
+        replayer.ask("Une question jamais posée ?")
