@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from assistant.config import Settings
 from assistant.llm import BackendUnavailable, GenerationError, make_backend
-from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved
+from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved, embedding_similarity
 from assistant.retrieval import EmptyIndexError, Retriever
 from index.embeddings import SentenceTransformerEmbedder
 from index.models import ModelError
@@ -63,7 +63,7 @@ def build_retriever(settings: Settings) -> Retriever:
 
 def build_assistant(settings: Settings, retriever: Retriever, backend_choice: str | None = None) -> Assistant:
     try:
-        backend, note = make_backend(settings, backend_choice)
+        backend, note = make_backend(settings, backend_choice, embedding_similarity(retriever.embedder))
     except BackendUnavailable as exc:
         raise fail(str(exc)) from exc
     return Assistant.from_settings(settings, retriever, backend, note)
@@ -158,12 +158,26 @@ def evaluate(
         bool, typer.Option("--retrieval-only", help="Mesurer la recherche seulement (sans modèle).")
     ] = False,
     out: Annotated[Path, typer.Option("--out", help="Dossier des résultats.")] = Path("eval-results"),
-    fail_under: Annotated[list[str] | None, typer.Option("--fail-under", help="METRIQUE=VALEUR ; code 1 si non atteint.")] = None,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-under",
+            help="METRIQUE=VALEUR ; code 1 si non atteint (un maximum pour false_abstention_rate, errors et les latences ; "
+            "errors=0 par défaut).",
+        ),
+    ] = None,
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Évaluer les lignes valides d'un fichier mal formé.")] = False,
     baseline: Annotated[
         bool, typer.Option("--baseline", help="Mesurer aussi la chaîne naïve des tutoriels, pour comparer.")
     ] = False,
     limit: Annotated[int, typer.Option("--limit", help="Ne prendre que les N premières questions (0 : toutes).")] = 0,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            "--replay",
+            help="results.json d'une évaluation précédente : ses brouillons sont revérifiés par ce code, sans modèle.",
+        ),
+    ] = None,
     split: Annotated[
         str,
         typer.Option(
@@ -173,13 +187,14 @@ def evaluate(
     ] = "all",
 ) -> None:
     """Évalue l'assistant sur un jeu de questions de référence ; écrit results.json, report.md, metrics.png."""
-    from assistant.evaluate import check_thresholds, metrics_table, now, run_questions, score, write_report
-    from assistant.golden import GoldenSetError, load_golden, split_golden
+    from assistant.evaluation.evaluate import check_thresholds, metrics_table, now, run_questions, score, write_report
+    from assistant.evaluation.golden import GoldenSetError, load_golden, split_golden
 
     if split not in ("all", "tune", "test"):
         raise fail(f"--split {split} : all, tune ou test.")
 
     thresholds = parse_thresholds(fail_under or [])
+    thresholds.setdefault("errors", 0)  # a question that raised an error fails the run unless allowed explicitly
     malformed: list[str] = []
     try:
         golden = load_golden(questions)
@@ -198,7 +213,21 @@ def evaluate(
         golden = golden[:limit]
     settings = build_settings(data, backend)
     retriever = build_retriever(settings)
-    assistant = None if retrieval_only else build_assistant(settings, retriever, backend)
+    answerer: Any = None
+    if replay is not None:
+        from assistant.evaluation.replay import ReplayAnswerer, ReplayBackend, ReplayError
+
+        recorded_backend = (
+            json.loads(replay.read_text(encoding="utf-8")).get("meta", {}).get("backend", "?") if replay.exists() else "?"
+        )
+        replayer = ReplayBackend(f"brouillons rejoués ({recorded_backend})")
+        try:
+            answerer = ReplayAnswerer(Assistant.from_settings(settings, retriever, replayer), replayer, replay)
+        except ReplayError as exc:
+            raise fail(str(exc)) from exc
+    elif not retrieval_only:
+        answerer = build_assistant(settings, retriever, backend)
+    assistant = answerer
 
     def rewrite(q: str, history: list[dict[str, str]]) -> str:
         previous = [t["content"] for t in history if t["role"] == "user"]
@@ -223,7 +252,10 @@ def evaluate(
         "questions_file": str(questions),
         "split": split,
         "when": now(),
-        "backend": assistant.backend.label if assistant else "aucun (recherche seule)",
+        "backend": (replayer.label if replay is not None else assistant.backend.label)
+        if assistant
+        else "aucun (recherche seule)",
+        "replay": str(replay) if replay is not None else None,
         "seconds": round(time.perf_counter() - started, 1),
         "malformed_lines": malformed,
         "settings": {
@@ -251,8 +283,8 @@ def evaluate(
 
 
 def run_baseline(settings: Settings, golden: list[Any], with_answers: bool, rewrite: Any) -> dict[str, Any]:
-    from assistant.baseline import NaiveBaseline
-    from assistant.evaluate import run_questions, score
+    from assistant.evaluation.baseline import NaiveBaseline
+    from assistant.evaluation.evaluate import run_questions, score
 
     embedder = SentenceTransformerEmbedder("all-minilm-l6-v2", settings.model_cache_dir, settings.embedding_dtype)
     backend = make_backend(settings)[0] if with_answers else None

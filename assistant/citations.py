@@ -1,24 +1,78 @@
 """Link every answer sentence to the passages that support it, checked in code.
 
-Whatever the model wrote, a sentence is tied to a passage only when the passage
-holds the sentence's numbers and proper names and says the same thing (shared
-content words, or, across languages, a close embedding). A citation never points
-to a passage the model was not given.
+Whatever the model wrote, a sentence is tied to a passage only when:
+
+- every number and proper name of the sentence is in the passage. Names and numbers
+  that the question supplied (its subject and constraints: who, when, where) may
+  instead be found elsewhere in the passage's document or its title, but never
+  nowhere: restating "le Chili en 2017" is a claim like any other;
+- every number the answer brings sits, in the passage, in a sentence that shares the
+  claim's other content words (the right figure attached to the wrong fact fails);
+- the passage says the same thing (shared content words, or, across languages, a
+  close embedding).
+
+A citation never points to a passage the model was not given.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from assistant.retrieval import Passage
-from assistant.text import fold, split_sentences, stopwords, tokenize
+from assistant.text import detect_language, fold, split_sentences, stopwords, text_cache, tokenize
 
 Similarity = Callable[[str, Sequence[str]], list[float]]  # sentence vs candidates -> cosine each
 
 LEXICAL_SUPPORT = 0.5  # share of a sentence's content words found in the passage
 SEMANTIC_SUPPORT = 0.62  # cosine between the sentence and the passage's closest sentence
+# Of the claim's content words that the passage holds, the share that must sit in the
+# sentence holding the claim's number (calibrated on the tuning half: see README).
+NUMBER_CONTEXT = 0.5
+# Across languages: the sentence holding the number must be about as close to the claim
+# as the passage's closest sentence.
+NUMBER_SIMILARITY_MARGIN = 0.05
+
+# Capitalized in English without being names: checked as words, not as names.
+_ENGLISH_CAPITALIZED = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "french",
+        "chinese",
+        "vietnamese",
+        "european",
+        "asian",
+        "english",
+        "american",
+        "african",
+        "japanese",
+        "german",
+        "spanish",
+        "italian",
+        "british",
+        "international",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -53,29 +107,64 @@ class CheckedSentence:
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[ \u00a0\u202f.,]\d+)*")
+_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w’']*")  # "Asie-Europe" is two words
 
 
-def numbers_in(text: str) -> set[str]:
-    """Numbers as digit strings: "1 200" and "1200" match; "6,5" stays "6,5"."""
+def _digits(text: str) -> set[str]:
     out = set()
     for raw in _NUMBER.findall(text):
-        compact = re.sub(r"(?<=\d)[ \u00a0\u202f.](?=\d{3}\b)", "", raw)
+        # thousands separators: "1 200", "1.200", "1,200" (English); "6,5" keeps its decimal comma
+        compact = re.sub(r"(?<=\d)[ \u00a0\u202f.,](?=\d{3}\b)", "", raw)
         compact = compact.replace(".", ",")
         out.add(compact.rstrip(",."))
     return out
 
 
-def proper_names(sentence: str) -> set[str]:
-    """Capitalized words not at the start of the sentence, accent-folded (names, places, acronyms)."""
-    words = re.findall(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w’']*", sentence)  # "Asie-Europe" is two names
+@text_cache
+def _numbers_cached(text: str) -> frozenset[str]:
+    from text_to_num import alpha2digit
+
+    found = _digits(text)
+    for language in ("fr", "en"):  # "Vingt minutes", "cinquante accords", "twenty minutes"
+        try:
+            found |= _digits(alpha2digit(text, language))
+        except (ValueError, RuntimeError):  # a number it cannot parse is read as digits only
+            pass
+    return frozenset(found)
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers as digit strings: "1 200" and "1200" match; "6,5" stays "6,5"; "vingt" is "20"."""
+    return set(_numbers_cached(text))
+
+
+def lowercase_words(*texts: str) -> set[str]:
+    """Accent-folded words that appear in lower case somewhere in the texts (so they are common words)."""
+    return {fold(w) for t in texts for w in _WORD.findall(t) if w[0].islower()}
+
+
+def _as_name(word: str) -> str:
+    folded = fold(word).strip("'’-")
+    return re.sub(r"^(l|d|qu)'", "", folded)
+
+
+def proper_names(sentence: str, common: set[str] | frozenset[str] = frozenset()) -> set[str]:
+    """Capitalized words, accent-folded (names, places, acronyms).
+
+    The first word of the sentence counts too, unless it is a common word: a stop word,
+    or a word that ``common`` (words seen in lower case) holds. "Macron a signé" names Macron.
+    """
+    words = _WORD.findall(sentence)
     out = set()
     for i, word in enumerate(words):
-        if i == 0 or not word[0].isupper():
+        if not word[0].isupper():
             continue
-        folded = fold(word).strip("'’-")
-        folded = re.sub(r"^(l|d|qu)'", "", folded)
-        if len(folded) > 2 and folded not in stopwords():
-            out.add(folded)
+        folded = _as_name(word)
+        if len(folded) <= 2 or folded in stopwords() or folded in _ENGLISH_CAPITALIZED:
+            continue
+        if i == 0 and not word.isupper() and (folded in common or fold(word) in common):
+            continue
+        out.add(folded)
     return out
 
 
@@ -84,18 +173,115 @@ def strip_markers(text: str) -> tuple[str, list[int]]:
     return _MARKER.sub("", text).strip(), found
 
 
-def facts_hold(sentence: str, passage_text: str, context: str = "") -> bool:
-    """Every number and proper name of the sentence appears in the passage.
+@text_cache
+def _folded_words(text: str) -> tuple[str, frozenset[str]]:
+    folded = fold(text)
+    return folded, frozenset(re.findall(r"[\w\-]+", folded))
 
-    Names and numbers taken from the question (``context``) are not claims of the
-    answer: restating them is not checked against the passage.
-    """
-    if not numbers_in(sentence) - numbers_in(context) <= numbers_in(passage_text):
+
+def holds_name(name: str, text: str, across_languages: bool = False) -> bool:
+    """The name is in the text; across languages, a close spelling will do (China: Chine, Japan: Japon)."""
+    folded, words = _folded_words(text)
+    if name in words or name in folded:
+        return True
+    if not across_languages or len(name) < 4:
         return False
-    folded = fold(passage_text)
-    passage_words = set(re.findall(r"[\w\-]+", folded))
-    names = proper_names(sentence) - set(tokenize(context))
-    return all(name in passage_words or name in folded for name in names)
+    return any(w[:1] == name[:1] and SequenceMatcher(None, name, w).ratio() >= 0.8 for w in words)
+
+
+def facts_hold(
+    sentence: str, passage_text: str, context: str = "", document: str = "", common: set[str] | frozenset[str] = frozenset()
+) -> bool:
+    """Every number and proper name of the sentence is in the passage.
+
+    Those that the question (``context``) supplied may be found in the passage's
+    ``document`` (its whole text and title) instead; none is taken on trust.
+    """
+    given_numbers, given_names = numbers_in(context), proper_names(context, common) | set(tokenize(context))
+    passage_numbers = numbers_in(passage_text)
+    for number in numbers_in(sentence):
+        if number in passage_numbers:
+            continue
+        if not (number in given_numbers and number in numbers_in(document)):
+            return False
+    across = detect_language(sentence) != detect_language(passage_text)
+    for name in proper_names(sentence, common):
+        if holds_name(name, passage_text, across):
+            continue
+        if not (name in given_names and document and holds_name(name, document, across)):
+            return False
+    return True
+
+
+def _context_of(sentences: Sequence[str], i: int, reach: int = 2) -> set[str]:
+    """Content words of sentence i and of the figure-free sentences around it.
+
+    A neighbour without a figure of its own often carries the figure's subject ("Le 23
+    octobre 2025 marque un tournant. Ce jour-là, le CHU de Bordeaux réalise la première
+    intervention…", or a slide's heading lines); a neighbour with its own figure speaks
+    of its own fact, and stops the reach.
+    """
+    words = set(tokenize(sentences[i]))
+    for step in (-1, 1):
+        j = i + step
+        while 0 <= j < len(sentences) and abs(j - i) <= reach and not numbers_in(sentences[j]):
+            words |= set(tokenize(sentences[j]))
+            j += step
+    return words
+
+
+def _number_clauses(sentence: str) -> dict[str, set[str]]:
+    """For each number of a claim, the content words between the numbers before and after it.
+
+    "créé avec trois postes dans les années 1960, ce qui représente 18 postes actuellement"
+    gives 18 the words "représente postes actuellement": each figure is checked with its own
+    clause, not with the other figure's.
+    """
+    from text_to_num import alpha2digit
+
+    try:
+        text = alpha2digit(sentence, "fr")
+    except (ValueError, RuntimeError):
+        text = sentence
+    spans = list(_NUMBER.finditer(text))
+    clauses: dict[str, set[str]] = {}
+    for k, match in enumerate(spans):
+        start = spans[k - 1].end() if k > 0 else 0
+        end = spans[k + 1].start() if k + 1 < len(spans) else len(text)
+        words = {w for w in tokenize(text[start : match.start()] + " " + text[match.end() : end]) if not w[0].isdigit()}
+        for number in _digits(match.group()):
+            clauses.setdefault(number, set()).update(words)
+    return clauses
+
+
+def numbers_in_context(sentence: str, passage_text: str, context: str = "", similarity: Similarity | None = None) -> bool:
+    """Each number the answer brings sits in a passage sentence about the same thing as its clause.
+
+    Catches a real figure attached to the wrong fact (18 advisers where the passage says 10).
+    """
+    own = numbers_in(sentence) - numbers_in(context)
+    if not own:
+        return True
+    parts = split_sentences(passage_text) or [passage_text]
+    passage_words = set(tokenize(passage_text))
+    clauses = _number_clauses(sentence)
+    everything = {w for w in tokenize(sentence) if not w[0].isdigit()}
+    cross_language = detect_language(sentence) != detect_language(passage_text)
+    sims: list[float] | None = None
+    for number in own:
+        holders = [i for i, part in enumerate(parts) if number in numbers_in(part)]
+        if not holders:
+            continue  # the figure spans two sentences of the passage: nothing to compare
+        in_passage = clauses.get(number, everything) & passage_words
+        if not cross_language and in_passage:
+            best = max(len(in_passage & _context_of(parts, i)) for i in holders) / len(in_passage)
+            if best < NUMBER_CONTEXT:
+                return False
+        elif cross_language and similarity is not None and len(parts) > 1:
+            sims = sims if sims is not None else similarity(sentence, parts)
+            if max(sims[i] for i in holders) < max(sims) - NUMBER_SIMILARITY_MARGIN:
+                return False
+    return True
 
 
 def lexical_support(sentence: str, passage_text: str, context: str = "") -> float:
@@ -125,12 +311,20 @@ def best_quote(sentence: str, passage: Passage, similarity: Similarity | None = 
     return candidates[max(range(len(candidates)), key=lambda i: scores[i])]
 
 
+def document_of(passage: Passage, documents: Mapping[str, str] | None) -> str:
+    """The passage's whole document with its title (the passage alone when the document is unknown)."""
+    body = documents.get(passage.source, "") if documents else ""
+    return f"{passage.title}\n{body or passage.text}"
+
+
 def check_sentence(
     sentence: str,
     marked: Sequence[int],
     passages: Sequence[Passage],
     similarity: Similarity | None = None,
     context: str = "",
+    documents: Mapping[str, str] | None = None,
+    common: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[int], bool, bool]:
     """Return (supporting passage numbers, supported, has claims) for one sentence."""
     if not tokenize(sentence) and not numbers_in(sentence):
@@ -138,39 +332,53 @@ def check_sentence(
     given = {p.rank: p for p in passages}
     ordered = [n for n in marked if n in given] + [p.rank for p in passages if p.rank not in marked]
 
+    def factual(n: int) -> bool:
+        p = given[n]
+        return facts_hold(sentence, p.text, context, document_of(p, documents), common) and numbers_in_context(
+            sentence, p.text, context, similarity
+        )
+
     def lexical(n: int) -> float:
         return lexical_support(sentence, given[n].text, context)
 
-    lexical_ok = [n for n in ordered if facts_hold(sentence, given[n].text, context) and lexical(n) >= LEXICAL_SUPPORT]
+    holding = [n for n in ordered if factual(n)]
+    lexical_ok = [n for n in holding if lexical(n) >= LEXICAL_SUPPORT]
     if lexical_ok:
         # keep the model's own choices when they are verified; else the best one
         chosen = [n for n in lexical_ok if n in marked] or [max(lexical_ok, key=lexical)]
         return chosen, True, True
-    if similarity is not None:
-        factual = [n for n in ordered if facts_hold(sentence, given[n].text, context)]
-        if factual:
-            scores = {}
-            for n in factual:
-                parts = split_sentences(given[n].text) or [given[n].text]
-                scores[n] = max(similarity(sentence, parts))
-            best = max(scores, key=lambda n: scores[n])
-            if scores[best] >= SEMANTIC_SUPPORT:
-                return [best], True, True
+    if similarity is not None and holding:
+        scores = {}
+        for n in holding:
+            parts = split_sentences(given[n].text) or [given[n].text]
+            scores[n] = max(similarity(sentence, parts))
+        best = max(scores, key=lambda n: scores[n])
+        if scores[best] >= SEMANTIC_SUPPORT:
+            return [best], True, True
     return [], False, True
 
 
 def cite(
-    answer: str, passages: Sequence[Passage], similarity: Similarity | None = None, question: str = ""
+    answer: str,
+    passages: Sequence[Passage],
+    similarity: Similarity | None = None,
+    question: str = "",
+    documents: Mapping[str, str] | None = None,
 ) -> tuple[list[CheckedSentence], list[Citation]]:
-    """Check every sentence of an answer against the passages the model was given."""
+    """Check every sentence of an answer against the passages the model was given.
+
+    ``documents`` maps a passage's source to its document's text: where the names and
+    numbers that the question supplied may be found when the passage itself lacks them.
+    """
     checked: list[CheckedSentence] = []
     used: dict[int, str] = {}
     given = {p.rank: p for p in passages}
+    common = lowercase_words(question, answer, *(p.text for p in passages))
     for raw in split_sentences(answer):
         text, marked = strip_markers(raw)
         if not text:
             continue
-        numbers, supported, claims = check_sentence(text, marked, passages, similarity, question)
+        numbers, supported, claims = check_sentence(text, marked, passages, similarity, question, documents, common)
         checked.append(CheckedSentence(text, tuple(numbers), supported, claims))
         for n in numbers:
             used.setdefault(n, best_quote(text, given[n], similarity))

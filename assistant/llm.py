@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from assistant.errors import AnsweringError
+from assistant.text import detect_language, split_sentences, tokenize
 from index.models import KNOWN_MODELS, ModelError, resolve_known
 
 log = logging.getLogger(__name__)
@@ -42,14 +44,71 @@ class ChatBackend(Protocol):
     def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]: ...
 
 
+_PASSAGE = re.compile(r'<passage n="(\d+)"[^>]*>\n?(.*?)\n?</passage>', re.DOTALL)
+_PASSAGES_BLOCK = re.compile(r"<passages>.*?</passages>", re.DOTALL)
+
+
 class ExtractiveBackend:
-    """No language model: the pipeline quotes the best sentences itself."""
+    """No language model: quotes the passage sentence that best answers the question.
+
+    It reads the same messages as the models do: the numbered passages (their tags
+    cannot be forged by a document, see ``quote_passage``) and the question around
+    them. A request without passages (the follow-up rewrite) gets no text, so the
+    pipeline falls back on its own rewrite; a question that no sentence answers gets
+    no text either, which the pipeline turns into an abstention.
+    """
 
     name = "extractive"
     label = "Extraits des documents (sans modèle de langue)"
 
+    def __init__(self, similarity: Callable[[str, Sequence[str]], list[float]] | None = None, min_overlap: float = 0.3):
+        self.similarity = similarity  # across languages, when given (the index's embedding model)
+        self.min_overlap = min_overlap
+
     def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
-        raise GenerationError("le mode extractif ne génère pas de texte")
+        user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        passages = [(int(n), text) for n, text in _PASSAGE.findall(user)]
+        if not passages:
+            return
+        question = _PASSAGES_BLOCK.sub(" ", user)
+        found = self.best_sentence(question, passages)
+        if found is None:
+            return
+        rank, sentence = found
+        lead = "According to the documents (in French)" if detect_language(question) == "en" else "D'après les documents"
+        yield f"{lead} : « {sentence} » [{rank}]"
+
+    def best_sentence(self, question: str, passages: Sequence[tuple[int, str]]) -> tuple[int, str] | None:
+        """Return (passage number, sentence) of the sentence that shares the question's rarest words.
+
+        Words that many of the passages' sentences share (the topic: "Vietnam", "France")
+        weigh less than the ones that pick the fact ("signé"); a question asking for a
+        figure or a date prefers a sentence that has one.
+        """
+        q_words = set(tokenize(question))
+        candidates = [(position, rank, s) for position, (rank, text) in enumerate(passages[:3]) for s in split_sentences(text)]
+        if not candidates or not q_words:
+            return None
+        words = [set(tokenize(s)) for _, _, s in candidates]
+        weight = {w: 1 / (1 + sum(w in ws for ws in words)) for w in q_words}
+        total = sum(weight.values())
+        wants_figure = _FIGURE_QUESTION.search(question.lower()) is not None
+        scored = []
+        for (position, rank, sentence), ws in zip(candidates, words, strict=True):
+            overlap = sum(weight[w] for w in q_words & ws) / total
+            figure = 0.15 if wants_figure and re.search(r"\d", sentence) else 0.0
+            scored.append((overlap + figure + 0.05 * (3 - position), rank, sentence))
+        best = max(scored, key=lambda t: t[0])
+        if best[0] >= self.min_overlap:
+            return best[1], best[2]
+        if self.similarity is None:
+            return None
+        sims = self.similarity(question, [s for _, _, s in scored])
+        i = max(range(len(sims)), key=lambda j: sims[j])
+        return (scored[i][1], scored[i][2]) if sims[i] >= 0.5 else None
+
+
+_FIGURE_QUESTION = re.compile(r"\b(combien|quand|quelle ann[ée]e|en quelle|how many|how much|when|what year)\b")
 
 
 def _approx_tokens(messages: Sequence[Message]) -> int:
@@ -375,11 +434,16 @@ class LlamaCppBackend:
                 raise GenerationError(f"Le modèle intégré a échoué pendant la réponse ({exc}).") from exc
 
 
-def make_backend(settings: Any, choice: str | None = None) -> tuple[ChatBackend, str]:
-    """Return the backend to use and a sentence saying why (shown to the user)."""
+def make_backend(
+    settings: Any, choice: str | None = None, similarity: Callable[[str, Sequence[str]], list[float]] | None = None
+) -> tuple[ChatBackend, str]:
+    """Return the backend to use and a sentence saying why (shown to the user).
+
+    ``similarity`` (the index's embeddings) lets the extractive backend quote across languages.
+    """
     choice = choice or settings.backend
     if choice == "openai" or (choice == "auto" and settings.openai_base_url):
-        return _make_openai_backend(settings, choice)
+        return _make_openai_backend(settings, choice, similarity)
     ollama = OllamaBackend(
         settings.ollama_url, settings.ollama_model, settings.ollama_num_ctx, settings.temperature, settings.ollama_timeout
     )
@@ -387,7 +451,7 @@ def make_backend(settings: Any, choice: str | None = None) -> tuple[ChatBackend,
         ollama.check()
         return ollama, f"Réponses de {ollama.label}."
     if choice == "extractive":
-        backend = ExtractiveBackend()
+        backend = ExtractiveBackend(similarity)
         return backend, "Réponses extractives : phrases citées telles quelles, sans modèle de langue."
     if choice == "llamacpp":
         llama = LlamaCppBackend(
@@ -408,10 +472,14 @@ def make_backend(settings: Any, choice: str | None = None) -> tuple[ChatBackend,
     except BackendUnavailable as exc:
         reasons.append(str(exc))
     log.warning("no language model available: %s", " | ".join(reasons))
-    return ExtractiveBackend(), "Aucun modèle de langue disponible : réponses extractives (phrases citées des documents)."
+    return ExtractiveBackend(
+        similarity
+    ), "Aucun modèle de langue disponible : réponses extractives (phrases citées des documents)."
 
 
-def _make_openai_backend(settings: Any, choice: str) -> tuple[ChatBackend, str]:
+def _make_openai_backend(
+    settings: Any, choice: str, similarity: Callable[[str, Sequence[str]], list[float]] | None
+) -> tuple[ChatBackend, str]:
     """The OpenAI-compatible server when asked for, or first in auto when one is configured.
 
     A team that configured a server wants its (bigger, shared) model; when the server
@@ -424,6 +492,6 @@ def _make_openai_backend(settings: Any, choice: str) -> tuple[ChatBackend, str]:
         if choice == "openai":
             raise
         log.warning("OpenAI-compatible server unusable, falling back: %s", exc)
-        backend, note = make_backend(settings.model_copy(update={"openai_base_url": None}), "auto")
+        backend, note = make_backend(settings.model_copy(update={"openai_base_url": None}), "auto", similarity)
         return backend, f"Serveur de modèles configuré indisponible : {exc} En attendant : {note}"
     return server, f"Réponses du {server.label} (le serveur configuré dans ASSISTANT_OPENAI_BASE_URL passe en premier)."

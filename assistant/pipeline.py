@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -13,10 +14,11 @@ import numpy as np
 from assistant.citations import CheckedSentence, Citation, Similarity, cite, render
 from assistant.config import Settings
 from assistant.errors import AnsweringError
-from assistant.llm import ChatBackend, ExtractiveBackend, Message
+from assistant.llm import ChatBackend, Message
 from assistant.prompts import LANGUAGE_INSTRUCTIONS, LANGUAGE_NAMES, REFUSALS, Prompts, load_prompts, quote_passage
+from assistant.relevance import Corpus, Relevance, RelevanceRule, assess
 from assistant.retrieval import Passage, Retriever
-from assistant.text import detect_language, normalize, split_sentences, tokenize
+from assistant.text import detect_language, normalize, split_sentences
 from index.embeddings import Embedder
 
 log = logging.getLogger(__name__)
@@ -49,9 +51,10 @@ class Answer:
     question: str  # as asked
     standalone_question: str  # after rewriting a follow-up (what retrieval used)
     sentences: list[CheckedSentence] = field(default_factory=list)
-    reason: str = ""  # why it abstained: "weak-retrieval", "model-refusal", "unsupported"
+    reason: str = ""  # why it abstained: "weak-retrieval", "model-refusal", "unsupported", "off-topic"
     prompt_tokens: int | None = None
     draft: str = ""  # what the model wrote, before checking
+    relevance: Relevance | None = None  # how well what it cites addresses the question
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,36 +80,47 @@ class Answer:
             "abstention_reason": self.reason,
             "unsupported_sentences": [s.text for s in self.sentences if s.claims and not s.supported],
             "draft": self.draft,
+            "relevance": self.relevance.to_json() if self.relevance else None,
         }
 
 
-_REFUSAL_MARKS = [
-    normalize(s)
-    for s in (
-        REFUSALS["fr"],
-        REFUSALS["en"],
-        "ne trouve pas",
-        "ne contiennent pas",
-        "ne contient pas",
-        "ne mentionnent pas",
-        "ne mentionne pas",
-        "ne permettent pas de répondre",
-        "aucune information",
-        "pas d'information",
-        "pas précisé",
-        "cannot find",
-        "do not contain",
-        "does not contain",
-        "not mentioned",
-        "no information",
-        "not specified",
+@dataclass(frozen=True)
+class Verdict:
+    """What the checks made of a draft: the answer to show, or an abstention and why."""
+
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    reason: str = ""
+    sentences: list[CheckedSentence] = field(default_factory=list)
+    relevance: Relevance | None = None
+
+
+_SOURCES_FR = r"(?:documents?|passages?|textes?|extraits?|sources?|contexte|informations? fournies?)"
+_SOURCES_EN = r"(?:documents?|passages?|texts?|excerpts?|sources?|context|information provided)"
+_REFUSALS = re.compile(
+    "|".join(
+        [
+            *(re.escape(normalize(r)) for r in REFUSALS.values()),
+            r"\bje ne (?:trouve|sais|peux)\b",
+            r"\bi (?:cannot|can't|could not|couldn't|do not|don't) (?:find|know|answer)\b",
+            # the sources are the subject: "les documents ne contiennent pas", "the passages do not mention"
+            rf"\b{_SOURCES_FR}\b[^.;]{{0,40}}\bne (?:contien|mentionn|precis|permet|donn|indiqu|parl|fourni)\w*",
+            rf"\b{_SOURCES_EN}\b[^.;]{{0,40}}\b(?:do|does|did) not (?:contain|mention|specify|provide|say|give|include|allow)\b",
+            rf"\bne (?:figure|apparait) (?:pas|nulle part) dans (?:les|le|ces|ce) {_SOURCES_FR}",
+            # the fact is what is missing: "le budget n'est pas précisé", "this is not mentioned"
+            r"\bn'(?:est|sont) pas (?:mentionne|precise|indique|donne|specifie|fourni)",
+            r"\b(?:is|are|was|were) not (?:mentioned|specified|provided|stated|given)\b",
+            r"\baucune information\b",
+            r"\bno information\b",
+        ]
     )
-]
+)
 
 
 def is_refusal(sentence: str) -> bool:
-    text = normalize(sentence)
-    return any(mark in text for mark in _REFUSAL_MARKS)
+    """Whether the model said the documents do not answer (not merely a negative fact: "l'accord ne contient pas...")."""
+    return _REFUSALS.search(normalize(sentence)) is not None
 
 
 def embedding_similarity(embedder: Embedder) -> Similarity:
@@ -134,6 +148,7 @@ class Assistant:
         max_answer_tokens: int = 320,
         drop_unsupported: bool = False,
         similarity: Similarity | None = None,
+        relevance_rule: RelevanceRule | None = None,
     ) -> None:
         self.retriever = retriever
         self.backend = backend
@@ -145,6 +160,8 @@ class Assistant:
         self.max_answer_tokens = max_answer_tokens
         self.drop_unsupported = drop_unsupported
         self.similarity = similarity if similarity is not None else embedding_similarity(retriever.embedder)
+        self.relevance_rule = relevance_rule or RelevanceRule()
+        self._corpus: tuple[int, Corpus] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, retriever: Retriever, backend: ChatBackend, backend_note: str = "") -> Assistant:
@@ -157,6 +174,9 @@ class Assistant:
             max_question_chars=settings.max_question_chars,
             max_answer_tokens=settings.max_answer_tokens,
             drop_unsupported=settings.unsupported_sentences == "drop",
+            relevance_rule=RelevanceRule(
+                settings.relevance_min_coverage, settings.relevance_min_similarity, settings.relevance_min_similarity_english
+            ),
         )
 
     # -- public ------------------------------------------------------------
@@ -185,15 +205,13 @@ class Assistant:
         timings["sources"] = time.perf_counter() - started
         yield Retrieved(list(passages), standalone, language, timings["sources"])
 
-        def finish(
-            text: str, citations: list[Citation], abstained: bool, reason: str = "", sentences=None, tokens=None, draft=""
-        ) -> Answer:  # type: ignore[no-untyped-def]
+        def finish(verdict: Verdict, tokens: int | None = None, draft: str = "") -> Answer:
             timings["total"] = time.perf_counter() - started
             timings.setdefault("first_token", timings["total"])
             return Answer(
-                text,
-                citations,
-                abstained,
+                verdict.text,
+                verdict.citations,
+                verdict.abstained,
                 language,
                 self.backend.name,
                 self.backend.label,
@@ -201,29 +219,18 @@ class Assistant:
                 timings,
                 question,
                 standalone,
-                list(sentences or []),
-                reason,
+                verdict.sentences,
+                verdict.reason,
                 tokens,
                 draft,
+                verdict.relevance,
             )
 
         if not passages or retrieval.best_dense < self.abstain_below:
-            text = self.abstention_text(language)
+            verdict = self.abstain(language, "weak-retrieval")
             timings["first_token"] = time.perf_counter() - started
-            yield text
-            yield finish(text, [], True, "weak-retrieval")
-            return
-
-        if isinstance(self.backend, ExtractiveBackend):
-            text, citations, checked = self.extract(question, passages, language)
-            timings["first_token"] = time.perf_counter() - started
-            if not citations:
-                text = self.abstention_text(language)
-                yield text
-                yield finish(text, [], True, "unsupported")
-                return
-            yield text
-            yield finish(text, citations, False, "", checked)
+            yield verdict.text
+            yield finish(verdict)
             return
 
         # a follow-up is answered as its standalone form, so that "le", "son"... are resolved
@@ -235,17 +242,49 @@ class Assistant:
             pieces.append(delta)
             yield delta
         raw = "".join(pieces).strip()
-        tokens = self._count_tokens(messages)
-        first = next(iter(split_sentences(raw)), raw)
-        if not raw or is_refusal(first):
-            yield finish(self.abstention_text(language), [], True, "model-refusal", tokens=tokens, draft=raw)
-            return
-        checked, citations = cite(raw, passages, self.similarity, standalone)
+        yield finish(self.verify(raw, standalone, passages, language, history or []), self._count_tokens(messages), raw)
+
+    def verify(
+        self,
+        draft: str,
+        question: str,
+        passages: Sequence[Passage],
+        language: str,
+        history: Sequence[dict[str, str]] = (),
+    ) -> Verdict:
+        """Check a draft against the passages and the question: the answer that stands, or an abstention.
+
+        ``question`` is the standalone question (after a follow-up's rewrite). Its focus is
+        the rewritten question alone, without the previous question that the rewrite keeps
+        beside it for retrieval: "Et celui du Dr Gaston ?" is about Dr Gaston's patient.
+        """
+        first = next(iter(split_sentences(draft)), draft)
+        if not draft or is_refusal(first):
+            return self.abstain(language, "model-refusal")
+        corpus = self.corpus()
+        checked, citations = cite(draft, passages, self.similarity, question, corpus.documents)
         if not any(s.supported and s.claims for s in checked):
-            yield finish(self.abstention_text(language), [], True, "unsupported", checked, tokens, raw)
-            return
-        text = render(checked, self.drop_unsupported, language)
-        yield finish(text, citations, False, "", checked, tokens, raw)
+            return self.abstain(language, "unsupported", checked)
+        cited = {c.n for c in citations}
+        previous = [t["content"] for t in history if t.get("role") == "user" and t.get("content")]
+        focus = question.removesuffix(f" ({previous[-1]})") if previous else question
+        relevance = assess(focus, [p for p in passages if p.rank in cited], corpus)
+        if not self.relevance_rule.addresses(relevance):
+            return self.abstain(language, "off-topic", checked, relevance)
+        return Verdict(render(checked, self.drop_unsupported, language), citations, False, "", checked, relevance)
+
+    def abstain(
+        self, language: str, reason: str, checked: Sequence[CheckedSentence] = (), relevance: Relevance | None = None
+    ) -> Verdict:
+        return Verdict(self.abstention_text(language), [], True, reason, list(checked), relevance)
+
+    def corpus(self) -> Corpus:
+        """Word statistics and texts of the indexed documents, rebuilt when a sync commits a new generation."""
+        snap = self.retriever.snapshot()
+        if self._corpus is None or self._corpus[0] != snap.generation:
+            texts = ((snap.sources.get(c.doc_hash, ["?"])[0], snap.titles.get(c.doc_hash, ""), c.text) for c in snap.chunks)
+            self._corpus = (snap.generation, Corpus(texts))
+        return self._corpus[1]
 
     # -- steps -------------------------------------------------------------
     def validate(self, question: str) -> str:
@@ -265,8 +304,6 @@ class Assistant:
         if not previous:
             return question
         fallback = f"{previous[-1]} {question}"
-        if isinstance(self.backend, ExtractiveBackend):
-            return fallback
         lines = [
             f"« {t['content'][:300]} »" if t["role"] == "user" else f"(réponse : {t['content'][:200]})" for t in history[-4:]
         ]
@@ -309,37 +346,6 @@ class Assistant:
         if language == "en":
             return f"{REFUSALS['en']} The closest passages are listed below, so you can check them yourself."
         return f"{REFUSALS['fr']} Les passages les plus proches sont listés ci-dessous pour que vous puissiez vérifier."
-
-    def extract(
-        self, question: str, passages: Sequence[Passage], language: str
-    ) -> tuple[str, list[Citation], list[CheckedSentence]]:
-        """Quote the passage sentences that best answer the question (no language model)."""
-        q_words = set(tokenize(question))
-        scored: list[tuple[float, int, str]] = []
-        for p in passages[:3]:
-            for sentence in split_sentences(p.text):
-                words = set(tokenize(sentence))
-                overlap = len(q_words & words) / len(q_words) if q_words else 0.0
-                scored.append((overlap + 0.05 * (4 - p.rank), p.rank, sentence))
-        if not scored:
-            return "", [], []
-        scored.sort(key=lambda t: -t[0])
-        best = scored[0]
-        if best[0] < 0.3:
-            candidates = [s for _, _, s in scored]
-            sims = self.similarity(question, candidates)
-            i = int(np.argmax(sims))
-            if sims[i] < 0.5:
-                return "", [], []
-            best = (sims[i], scored[i][1], scored[i][2])
-        rank, sentence = best[1], best[2]
-        passage = next(p for p in passages if p.rank == rank)
-        citation = Citation(
-            rank, passage.source, passage.title, passage.page, sentence, passage.chunk_id, passage.text, passage.location
-        )
-        lead = "D'après les documents" if language == "fr" else "According to the documents (in French)"
-        text = f"{lead} : « {sentence} » [{rank}]"
-        return text, [citation], [CheckedSentence(sentence, (rank,), True, True)]
 
     def _count_tokens(self, messages: Sequence[Message]) -> int | None:
         counter = getattr(self.backend, "count_tokens", None)

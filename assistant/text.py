@@ -4,7 +4,27 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def text_cache(function: Callable[[str], T], large: int = 8000) -> Callable[[str], T]:
+    """Memoize a function of a text: thousands of passage-sized texts, but only a few whole documents.
+
+    Documents can be megabytes long; an ordinary cache of thousands of them would hold gigabytes.
+    """
+    small_cache = lru_cache(maxsize=4096)(function)
+    large_cache = lru_cache(maxsize=8)(function)
+
+    @wraps(function)
+    def cached(text: str) -> T:
+        return large_cache(text) if len(text) > large else small_cache(text)
+
+    return cached
+
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'", "“": '"', "”": '"', "«": '"', "»": '"', "„": '"'})
 _SPACES = re.compile(r"\s+")
@@ -45,13 +65,45 @@ def tokenize(text: str, drop_stopwords: bool = True) -> list[str]:
     return [w for w in words if w not in stop and (len(w) > 1 or w.isdigit())]
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"»”)]?\s+(?=[A-ZÀ-ÖØ-Þ0-9«\"“(])|\n+")
+_LINE = re.compile(r"\n+")
+_LINE_MARKS = " \t•-–*·▪●"
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> Any:
+    """pySBD's French rules, with the titles and page abbreviations of French and English texts added."""
+    import pysbd
+    from pysbd.lang.french import French
+
+    class FrenchAndEnglish(French):  # type: ignore[misc]
+        class Abbreviation(French.Abbreviation):  # type: ignore[misc]
+            titles = ["dr", "pr", "prof", "m", "mm", "mme", "mmes", "mlle", "mlles", "me", "mr", "mrs", "ms", "st", "ste"]
+            pages = ["p", "pp", "no", "n°", "vol", "chap", "art", "fig", "ch"]
+            ABBREVIATIONS = sorted({*French.Abbreviation.ABBREVIATIONS, *titles, *pages, "etc", "cf", "env", "min", "ibid"})
+            PREPOSITIVE_ABBREVIATIONS = [*titles, "cf"]  # never end a sentence: "Dr. Smith", "M. Angles"
+            NUMBER_ABBREVIATIONS = pages  # "p. 3", "n° 72"
+
+    segmenter = pysbd.Segmenter(language="fr", clean=False)
+    segmenter.language_module = FrenchAndEnglish  # pySBD reads its rules from this class
+    return segmenter
+
+
+@text_cache
+def _split_cached(text: str) -> tuple[str, ...]:
+    out = []
+    for line in _LINE.split(text):  # a line break ends a sentence: list items, slide lines, titles
+        if not re.search(r"\w", line):
+            continue
+        for part in _segmenter().segment(line):
+            part = part.strip().strip(_LINE_MARKS).strip()
+            if part and re.search(r"\w", part):
+                out.append(part)
+    return tuple(out)
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split prose into sentences (French and English punctuation, bullet lines)."""
-    parts = [p.strip(" \t•-–*") for p in _SENTENCE_END.split(text)]
-    return [p for p in parts if p and re.search(r"\w", p)]
+    """Split prose into sentences with pySBD's rules: "M. Angles", "Dr Gaston", "p. 3", "etc." do not end one."""
+    return list(_split_cached(text))
 
 
 _FRENCH_HINTS = re.compile(

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.config import Settings  # noqa: E402
-from assistant.golden import first_support_rank, load_golden, retrieval_metrics, split_golden  # noqa: E402
+from assistant.evaluation.golden import first_support_rank, load_golden, retrieval_metrics, split_golden  # noqa: E402
 from assistant.retrieval import Retriever  # noqa: E402
 from index.embeddings import SentenceTransformerEmbedder  # noqa: E402
 from index.store import Store  # noqa: E402
@@ -48,10 +48,18 @@ def main() -> None:
             store = Store.open(data)
             Indexer(ROOT / "documents", data, store, embedder, chunk_size=size, chunk_overlap=size * 15 // 100).sync()
             for w in [float(x) for x in args.weights.split(",")]:
-                retriever = Retriever(store, embedder, data, candidates=settings.candidates, dense_weight=w)
+                # French questions fuse with weight w; English ones keep the product's own weight, as in answers
+                retriever = Retriever(
+                    store,
+                    embedder,
+                    data,
+                    candidates=settings.candidates,
+                    dense_weight=w,
+                    dense_weight_english=settings.dense_weight_english,
+                )
                 ranks, best_ok, best_no = [], [], []
                 for q in questions:
-                    r = retriever.retrieve(standalone(q), k=10)
+                    r = retriever.retrieve(standalone(q), k=10, language=q.lang)
                     if q.answerable:
                         ranks.append(first_support_rank([p.text for p in r.passages], q.evidence))
                         best_ok.append(r.best_dense)
@@ -68,9 +76,14 @@ def main() -> None:
                     row["best_dense_unanswerable_max_median"] = [round(max(best_no), 3), round(statistics.median(best_no), 3)]
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+    from common import cpu_info
+
+    backends = {"embedding_model": settings.embedding_model, "embedding_dtype": getattr(embedder, "dtype", "?")}
+    print(json.dumps({"cpu": cpu_info(), **backends, "questions": len(questions)}))
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "tune_retrieval.json").write_text(json.dumps({"questions": len(questions), "rows": rows}, indent=1))
+    payload = {"cpu": cpu_info(), **backends, "half": "tune", "questions": len(questions), "rows": rows}
+    (out / "tune_retrieval.json").write_text(json.dumps(payload, indent=1))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from assistant.golden import GoldenQuestion, load_golden, split_golden, supports  # noqa: E402
+from assistant.evaluation.golden import GoldenQuestion, load_golden, split_golden, supports  # noqa: E402
 from index.backends import BACKENDS  # noqa: E402
 from index.choice import Probe, VerificationSet, read_choice  # noqa: E402
 from index.config import IndexSettings  # noqa: E402

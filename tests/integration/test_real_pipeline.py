@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.golden import first_support_rank, load_golden
+from assistant.evaluation.golden import first_support_rank, load_golden
 from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
 from index.manifest import read_manifest
@@ -82,3 +82,28 @@ def test_instructions_inside_a_document_do_not_change_behaviour(tmp_path: Path, 
     )
     assert "PIRAT" not in answer.text.upper()
     assert "1993" in answer.text and not answer.abstained, answer.draft
+
+
+def test_real_embeddings_tell_an_answer_from_a_real_figure_on_another_subject(retriever: Retriever) -> None:
+    """The calibrated relevance rule, in EmbeddingGemma's space, with scripted drafts (no model needed)."""
+    from tests.fakes import ScriptedBackend
+
+    def ask(question: str, draft: str):  # type: ignore[no-untyped-def]
+        return Assistant(retriever, ScriptedBackend([draft])).ask(question)
+
+    off = ask(
+        "Combien d'infirmiers français travaillent au Japon ?",
+        "Les équipes de recherche françaises des CHU ont signé plus de 100 premières mondiales [1].",
+    )
+    assert off.abstained and off.reason in ("off-topic", "unsupported"), off.relevance
+    chile = ask(
+        "Quel accord la France a-t-elle signé avec le Chili en 2017 ?", "La France a signé un accord avec le Chili en 2017 [1]."
+    )
+    assert chile.abstained, chile.relevance
+    fhac = ask("Combien d'entreprises françaises la FHAC fédère-t-elle ?", "La FHAC fédère 135 entreprises françaises [1].")
+    assert not fhac.abstained and "135" in fhac.text, (fhac.reason, fhac.relevance)
+    english = ask("How many French companies does the FHAC bring together?", "The FHAC brings together 135 French companies [1].")
+    assert not english.abstained and english.relevance is not None and english.relevance.cross_language, (
+        english.reason,
+        english.relevance,
+    )

@@ -19,7 +19,7 @@ def test_numbers_match_across_spacing() -> None:
     assert numbers_in("1200 étudiants, 6,5% et 2023-2027") == {"1200", "6,5", "2023", "2027"}
 
 
-def test_proper_names_skip_the_first_word() -> None:
+def test_proper_names_skip_a_common_first_word() -> None:
     assert proper_names("Selon Gilles Angles, l'accord") == {"gilles", "angles"}
 
 
@@ -66,13 +66,137 @@ def test_cross_language_support_uses_similarity() -> None:
     assert not checked[0].supported, "numbers are checked before any similarity"
 
 
-def test_names_from_the_question_are_context_not_claims() -> None:
-    faury = passage(1, "« Il faut s'adapter », rappelle Pierre Faury, co-président de la FHAC.")
+def test_names_from_the_question_must_be_in_the_passage_or_its_document() -> None:
+    faury = passage(1, "« Il faut s'adapter », rappelle Pierre Faury, co-président de la FHAC.", "fhac.txt")
     question = "Qui est le co-président de la French Healthcare Alliance China ?"
-    checked, _ = cite("Pierre Faury est co-président de la French Healthcare Alliance China.", [faury], question=question)
-    assert checked[0].supported
+    answer = "Pierre Faury est co-président de la French Healthcare Alliance China."
+    checked, _ = cite(answer, [faury], question=question)
+    assert not checked[0].supported, "a name restated from the question is a claim: nothing here says FHAC is that alliance"
+    document = "150 acteurs réunis au sein de la French Healthcare Alliance China (FHAC). " + faury.text
+    checked, _ = cite(answer, [faury], question=question, documents={"fhac.txt": document})
+    assert checked[0].supported, "the passage's document names the alliance: the question's subject is found"
     checked, _ = cite("Jean Dupont est co-président de la French Healthcare Alliance China.", [faury], question=question)
-    assert not checked[0].supported, "a name the question did not give must be in the passage"
+    assert not checked[0].supported, "a name the question did not give must be in the passage itself"
+
+
+def test_question_constraints_restated_on_an_unrelated_passage_do_not_stand() -> None:
+    question = "Quel accord la France a-t-elle signé avec le Chili en 2017 ?"
+    vietnam = passage(1, "La France a signé avec le Vietnam l’Accord intergouvernemental en 1993.", "vietnam.txt")
+    checked, citations = cite("La France a signé un accord avec le Chili en 2017 [1].", [vietnam], question=question)
+    assert not checked[0].supported and citations == []
+    document = {"vietnam.txt": "Vietnam. " + vietnam.text}
+    checked, _ = cite("La France a signé un accord avec le Chili en 2017 [1].", [vietnam], question=question, documents=document)
+    assert not checked[0].supported, "neither Chile nor 2017 is anywhere in the cited document"
+    chile = {"vietnam.txt": "Un accord a été signé avec le Chili en 2017. " + vietnam.text}
+    checked, _ = cite("La France a signé un accord avec le Chili en 2017 [1].", [vietnam], question=question, documents=chile)
+    assert checked[0].supported, "the question's constraints are in the passage's document"
+
+
+def test_a_name_opening_the_sentence_is_checked() -> None:
+    assert proper_names("Macron a signé l'accord en 1993.") == {"macron"}
+    checked, _ = cite("Macron a signé l'accord intergouvernemental en 1993 [1].", [P1])
+    assert not checked[0].supported, "Macron is not in the passage"
+    checked, _ = cite("Gilles Angles parle de l'accord intergouvernemental signé en 1993 [1].", [P1])
+    assert checked[0].supported
+    # a common word opening a sentence is not a name: it is seen in lower case in the passage
+    checked, _ = cite("Signé en 1993, l'Accord intergouvernemental constitue un jalon historique [1].", [P1])
+    assert checked[0].supported
+
+
+def test_sentences_split_around_titles_pages_and_etc() -> None:
+    from assistant.text import split_sentences
+
+    text = (
+        "M. Gilles Angles est attaché. Le Dr. Richard Gaston a opéré en 2025. Voir p. 3 du rapport. Des hôpitaux, etc. La suite."
+    )
+    assert split_sentences(text) == [
+        "M. Gilles Angles est attaché.",
+        "Le Dr. Richard Gaston a opéré en 2025.",
+        "Voir p. 3 du rapport.",
+        "Des hôpitaux, etc.",
+        "La suite.",
+    ]
+    assert split_sentences("Signed by Mr. Angles [1]. Renewed in 2024 [2].\n• 183 milliards ;") == [
+        "Signed by Mr. Angles [1].",
+        "Renewed in 2024 [2].",
+        "183 milliards ;",
+    ]
+    # each sentence of "Dr. Gaston ..." is checked on its own, with its own name
+    gaston = passage(1, "En septembre 2025, le Dr Richard Gaston retire à distance une tumeur rénale chez un patient chinois.")
+    checked, _ = cite("Le Dr. Gaston a retiré une tumeur rénale en 2025 [1]. M. Dupont a opéré le rein [1].", [gaston])
+    assert [s.supported for s in checked] == [True, False]
+
+
+ADVISERS = passage(
+    1,
+    "Le réseau des conseillers pour les affaires sociales comprend 18 postes de conseillers. "
+    "Les conseillers régionaux en santé mondiale sont répartis sur 10 postes. "
+    "On compte 12 clubs santé actuellement.",
+)
+
+
+def test_a_number_must_sit_with_the_fact_it_counts() -> None:
+    wrong = "Les conseillers régionaux en santé mondiale sont répartis sur 18 postes [1]."
+    right = "Les conseillers régionaux en santé mondiale sont répartis sur 10 postes [1]."
+    assert not cite(wrong, [ADVISERS])[0][0].supported, "18 is in the passage, but it counts the other advisers"
+    assert cite(right, [ADVISERS])[0][0].supported
+    assert not cite("Il y a 18 clubs santé actuellement [1].", [ADVISERS])[0][0].supported
+    assert cite("Il y a 12 clubs santé actuellement [1].", [ADVISERS])[0][0].supported
+
+
+def test_numbers_written_in_words_match_digits() -> None:
+    robot = passage(1, "Vingt minutes d’intervention, une précision millimétrique, et un succès clinique immédiat.")
+    assert numbers_in("Vingt minutes et plus de cinquante accords") == {"20", "50"}
+    assert cite("L'intervention a duré 20 minutes, avec une précision millimétrique [1].", [robot])[0][0].supported
+    assert not cite("L'intervention a duré 30 minutes, avec une précision millimétrique [1].", [robot])[0][0].supported
+
+
+# A crude bilingual embedding: English words are read as their French counterparts, then
+# sentences compare by shared words. A real implementation of the Similarity interface.
+_FR = {
+    "advisers": "conseillers",
+    "regional": "regionaux",
+    "global": "mondiale",
+    "health": "sante",
+    "positions": "postes",
+    "social": "sociales",
+    "affairs": "affaires",
+    "network": "reseau",
+    "clubs": "clubs",
+    "agreement": "accord",
+    "signed": "signe",
+    "intergovernmental": "intergouvernemental",
+    "students": "etudiants",
+    "exchanged": "echanges",
+    "france": "france",
+    "china": "chine",
+}
+
+
+def bilingual(sentence: str, candidates):  # type: ignore[no-untyped-def]
+    from assistant.text import tokenize
+
+    def words(text: str) -> set[str]:
+        return {_FR.get(w, w) for w in tokenize(text)}
+
+    a = words(sentence)
+    return [len(a & words(c)) / max(1.0, (len(a) * len(words(c))) ** 0.5) for c in candidates]
+
+
+def test_english_answers_are_checked_against_french_passages() -> None:
+    right = "The regional global health advisers hold 10 positions [1]."
+    wrong = "The regional global health advisers hold 18 positions [1]."
+    assert cite(right, [ADVISERS], bilingual)[0][0].supported
+    assert not cite(wrong, [ADVISERS], bilingual)[0][0].supported, "the right figure on the wrong fact, across languages"
+    checked, citations = cite("Nearly 1,200 students are exchanged each year between France and China [2].", [P1, P2], bilingual)
+    assert checked[0].supported and citations[0].n == 2, "'Chinese', 'French' style words and English digits are fine"
+    checked, _ = cite("The agreement was signed in 1993 by Emmanuel Macron [1].", [P1], bilingual)
+    assert not checked[0].supported, "an English sentence cannot bring a name the French passage lacks"
+    assert proper_names("In March, the French and Chinese teams met in Xiamen.") == {"xiamen"}, (
+        "English capitalizes months and nationalities; they are not names to find"
+    )
+    checked, _ = cite("The intergovernmental agreement was signed in 1993 by Gilles Angles [1].", [P1], bilingual)
+    assert checked[0].supported
 
 
 def test_hyphenated_names_match_across_line_breaks() -> None:
@@ -91,3 +215,28 @@ def test_locations_read_as_a_person_cites_them() -> None:
     assert format_location(None, "Historique", False, "page", (0, 10)) == "§ Historique"
     assert format_location(None, "", False, "page", (5, 10)) == "car. 5–10"
     assert format_location(7, "", True, "page") == "p. 7 · texte lu par OCR"
+
+
+def test_a_figure_free_neighbour_carries_the_figures_subject() -> None:
+    surgery = passage(
+        1,
+        "Le 23 octobre 2025 marque un tournant symbolique. Ce jour-là, le CHU de Bordeaux réalise la première "
+        "intervention cardiaque robotisée à distance entre la France et la Chine. Vingt minutes d’intervention suffisent.",
+    )
+    answer = "La première intervention cardiaque robotisée à distance a eu lieu le 23 octobre 2025 [1]."
+    assert cite(answer, [surgery])[0][0].supported
+
+
+def test_each_figure_is_checked_with_its_own_clause() -> None:
+    cas = passage(
+        1,
+        "Le réseau des conseillers pour les affaires sociales (CAS)\nCréé à partir de trois postes dans les années 1960, "
+        "comprend\n\nactuellement 18 postes de conseillers.\nRépartis sur 14 localisations.",
+    )
+    question = "Avec combien de postes le réseau des CAS a-t-il été créé dans les années 1960 ?"
+    right = (
+        "Le réseau des CAS a été créé à partir de trois postes dans les années 1960, ce qui représente 18 postes actuellement."
+    )
+    assert cite(right, [cas], question=question)[0][0].supported
+    wrong = "Le réseau des CAS a été créé à partir de 18 postes dans les années 1960, et compte 3 postes actuellement."
+    assert not cite(wrong, [cas], question=question)[0][0].supported

@@ -17,7 +17,7 @@ from index.errors import IndexingError
 def project_error_classes() -> list[type[BaseException]]:
     found = []
     for package in (assistant, index):
-        for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):  # subpackages too
             if info.name.endswith("__main__"):
                 continue
             module = importlib.import_module(info.name)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.golden import GoldenSetError, answer_matches, load_golden, retrieval_metrics, supports
+from assistant.evaluation.golden import GoldenSetError, answer_matches, load_golden, retrieval_metrics, supports
 from assistant.text import normalize
 from tests.conftest import GOLDEN, SHARED_EVAL
 
@@ -84,7 +84,7 @@ def test_project_golden_set_has_what_the_issue_asks() -> None:
 def test_split_is_stratified_disjoint_and_stable() -> None:
     from collections import Counter
 
-    from assistant.golden import load_golden, split_golden
+    from assistant.evaluation.golden import load_golden, split_golden
 
     questions = load_golden(GOLDEN)
     tune, test = split_golden(questions, "tune"), split_golden(questions, "test")
@@ -100,7 +100,7 @@ def test_split_is_stratified_disjoint_and_stable() -> None:
 
 
 def test_an_explicit_split_field_pins_a_question() -> None:
-    from assistant.golden import GoldenQuestion, split_golden
+    from assistant.evaluation.golden import GoldenQuestion, split_golden
 
     qs = [
         GoldenQuestion(id=f"q{i}", lang="fr", answerable=True, question="?", category="fact", split="tune" if i == 0 else None)

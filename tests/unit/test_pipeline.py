@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved
+from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved, is_refusal
 from assistant.prompts import PromptError, load_prompts, quote_passage
 from assistant.retrieval import EmptyIndexError, Retriever, drop_near_duplicates, fuse
 from index.store import Store, StoredChunk
@@ -168,3 +168,120 @@ def test_english_questions_rank_by_meaning_only(retriever: Retriever) -> None:
     assert all(p.score == pytest.approx(p.dense / top, abs=1e-3) for p in english), "keyword scores play no part"
     french = retriever.retrieve("accord signé en 1993 Vietnam", 5, language="fr").passages
     assert french[0].keyword > 0 and french[0].score == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Je ne trouve pas cette information dans les documents.",
+        "Les documents ne contiennent pas cette information.",
+        "Les passages fournis ne mentionnent pas le budget de l'ambassade.",
+        "Le budget n'est pas précisé dans les passages.",
+        "Cette information ne figure pas dans les documents.",
+        "Aucune information sur le budget n'est donnée.",
+        "I cannot find this information in the documents.",
+        "The documents do not contain the population of Hanoi.",
+        "The cost is not mentioned in the passages.",
+    ],
+)
+def test_refusals_are_recognized(sentence: str) -> None:
+    assert is_refusal(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "L'accord ne contient pas de clause financière, mais prévoit l'échange de 1 200 étudiants [1].",
+        "Le rapport ne mentionne pas seulement la Chine : il cite aussi le Vietnam [2].",
+        "La FHAC ne contient pas que des entreprises : elle réunit 150 acteurs français [1].",
+        "The agreement does not contain a financial clause; it was signed in 1993 [1].",
+    ],
+)
+def test_a_true_answer_with_a_negation_is_not_a_refusal(sentence: str) -> None:
+    assert not is_refusal(sentence)
+
+
+def test_a_true_negative_answer_is_kept(retriever: Retriever) -> None:
+    backend = ScriptedBackend(["L'Accord intergouvernemental signé en 1993 ne contient pas seulement un jalon historique [1]."])
+    answer = make(retriever, backend).ask("Que représente l'Accord intergouvernemental signé en 1993 ?")
+    assert not answer.abstained, answer.reason
+
+
+def test_a_supported_answer_to_another_question_is_an_abstention(retriever: Retriever) -> None:
+    reply = "Les équipes de recherche françaises des CHU ont signé plus de 100 premières mondiales [1]."
+    asked = "Combien d'infirmiers des équipes de recherche françaises des CHU travaillent au Japon ?"
+    answer = make(retriever, ScriptedBackend([reply])).ask(asked)
+    assert answer.abstained and answer.reason == "off-topic", (answer.reason, answer.relevance)
+    assert answer.relevance is not None and "japon" in answer.relevance.missing
+    assert answer.citations == [] and answer.draft == reply, "the draft is kept for the record, not shown as an answer"
+    answer = make(retriever, ScriptedBackend([reply])).ask(
+        "Combien de premières mondiales les équipes de recherche françaises des CHU ont-elles signées ?"
+    )
+    assert not answer.abstained and "100" in answer.text
+
+
+def test_extractive_backend_quotes_through_the_same_interface(retriever: Retriever) -> None:
+    from assistant.llm import ExtractiveBackend
+
+    assistant = make(retriever, ExtractiveBackend())  # type: ignore[arg-type]
+    answer = assistant.ask("En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?")
+    assert not answer.abstained and answer.backend == "extractive"
+    assert answer.text.startswith("D'après les documents : « ") and "1993" in answer.text
+    assert answer.citations and "1993" in answer.citations[0].quote
+    unrelated = assistant.ask("Quel est le salaire moyen d'un plombier à Montréal ?")
+    assert unrelated.abstained
+    history = [{"role": "user", "content": "Quand l'Accord intergouvernemental Vietnam–France a-t-il été signé ?"}]
+    follow = assistant.ask("Et qui l'a signé ?", history)
+    assert follow.standalone_question.startswith("Quand l'Accord intergouvernemental"), "no model: the previous question helps"
+
+
+def test_extractive_backend_gives_no_text_without_passages() -> None:
+    from assistant.llm import ExtractiveBackend
+
+    backend = ExtractiveBackend()
+    assert list(backend.stream([{"role": "user", "content": "Réécris « Et son président ? »"}], 48)) == []
+    messages = [
+        {"role": "system", "content": "…"},
+        {
+            "role": "user",
+            "content": '<passages>\n<passage n="2" source="a.txt">\nLa FHAC fédère 135 entreprises françaises. '
+            "Elle a été créée en 2013.\n</passage>\n</passages>\n\nQuestion : Combien d'entreprises la FHAC fédère-t-elle ?",
+        },
+    ]
+    assert "".join(backend.stream(messages, 100)) == "D'après les documents : « La FHAC fédère 135 entreprises françaises. » [2]"
+
+
+def test_recorded_drafts_are_checked_again_by_this_version(retriever: Retriever, tmp_path: Path) -> None:
+    import json
+
+    from assistant.evaluation.replay import ReplayAnswerer, ReplayBackend, ReplayError
+
+    history = [{"role": "user", "content": "Quand l'Accord intergouvernemental Vietnam–France a-t-il été signé ?"}]
+    recorded = {
+        "questions": [
+            {
+                "question": "En quelle année l'Accord intergouvernemental a-t-il été signé ?",
+                "history": [],
+                "draft": "L'Accord intergouvernemental a été signé en 1993.",
+                "timings": {"first_token": 9.0, "total": 11.0},
+            },
+            {
+                "question": "Est-il prévu de le renouveler ?",
+                "history": history,
+                "standalone_question": f"Un nouvel Accord intergouvernemental est-il en préparation ? ({history[0]['content']})",
+                "draft": "Un nouvel Accord intergouvernemental est actuellement en préparation.",
+                "timings": {"first_token": 12.0, "total": 14.0},
+            },
+        ]
+    }
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(recorded), encoding="utf-8")
+    backend = ReplayBackend("brouillons rejoués")
+    replayer = ReplayAnswerer(make(retriever, backend), backend, path)  # type: ignore[arg-type]
+    first = replayer.ask("En quelle année l'Accord intergouvernemental a-t-il été signé ?")
+    assert not first.abstained and "1993 [1]" in first.text and first.timings["total"] == 11.0
+    follow = replayer.ask("Est-il prévu de le renouveler ?", history)
+    assert follow.standalone_question == recorded["questions"][1]["standalone_question"], "the rewrite is replayed too"
+    assert not follow.abstained and "préparation" in follow.citations[0].quote
+    with pytest.raises(ReplayError, match="pas de brouillon"):
+        replayer.ask("Une question jamais posée ?")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from assistant.golden import load_golden, split_golden
+from assistant.evaluation.golden import load_golden, split_golden
 
 REAL_DOCS = Path(__file__).resolve().parents[1] / "golden" / "real-docs.jsonl"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from assistant.golden import (
+from assistant.evaluation.golden import (
     GoldenQuestion,
     answer_matches,
     first_support_rank,
@@ -22,7 +22,7 @@ from assistant.golden import (
     supports,
 )
 from assistant.pipeline import Answer
-from assistant.retrieval import Retrieval
+from assistant.retrieval import EmptyIndexError, Retrieval
 from assistant.text import detect_language
 
 log = logging.getLogger(__name__)
@@ -81,48 +81,62 @@ class QuestionResult:
                 correct=q.answerable and not a.abstained and answer_matches(a.text, q.answer_patterns),
                 citations=cited,
                 standalone_question=a.standalone_question,
+                relevance=a.relevance.to_json() if a.relevance else None,
+                passages=[p.rank for p in a.passages],
                 timings={k: round(v, 3) for k, v in a.timings.items()},
                 prompt_tokens=a.prompt_tokens,
             )
         if self.error:
-            out["error"] = self.error
+            out.update(error=self.error, correct=False, abstained=False)
         return out
 
 
 def score(results: Sequence[QuestionResult], with_answers: bool) -> dict[str, Any]:
-    """Compute every metric of FORMAT.md from per-question results."""
+    """Compute every metric of FORMAT.md from per-question results.
+
+    A question whose answering raised an error is not left out: it counts as a wrong
+    answer, not abstained, without a citation, in the wrong language.
+    """
     answerable = [r for r in results if r.question.answerable]
     metrics: dict[str, Any] = {"questions": len(results), "answerable": len(answerable)}
     metrics.update(retrieval_metrics([r.first_support for r in answerable]))
+    metrics["errors"] = sum(1 for r in results if r.error)
     if not with_answers:
         return metrics
-    answered = [(r.question, r.answer) for r in results if r.answer is not None]
-    ans_ok = [(q, a) for q, a in answered if q.answerable]
-    unans = [(q, a) for q, a in answered if not q.answerable]
-    n_ok = len(ans_ok) or 1
-    metrics["answer_accuracy"] = sum(1 for q, a in ans_ok if not a.abstained and answer_matches(a.text, q.answer_patterns)) / n_ok
-    citations = [(q, c) for q, a in answered if not a.abstained for c in a.citations]
+    unanswerable = [r for r in results if not r.question.answerable]
+
+    def abstained(r: QuestionResult) -> bool:
+        return r.answer is not None and r.answer.abstained
+
+    def correct(r: QuestionResult) -> bool:
+        a = r.answer
+        return a is not None and not a.abstained and answer_matches(a.text, r.question.answer_patterns)
+
+    def cited_support(r: QuestionResult) -> bool:
+        return r.answer is not None and any(supports(c.passage_text, r.question.evidence) for c in r.answer.citations)
+
+    n_ok = len(answerable) or 1
+    metrics["answer_accuracy"] = sum(1 for r in answerable if correct(r)) / n_ok
+    citations = [(r.question, c) for r in results if r.answer is not None and not r.answer.abstained for c in r.answer.citations]
     metrics["citation_precision"] = (
         sum(1 for q, c in citations if supports(c.passage_text, q.evidence)) / len(citations) if citations else 0.0
     )
-    answered_ok = [(q, a) for q, a in ans_ok if not a.abstained]
-    metrics["citation_recall"] = (
-        sum(1 for q, a in answered_ok if any(supports(c.passage_text, q.evidence) for c in a.citations)) / len(answered_ok)
-        if answered_ok
+    answered_ok = [r for r in answerable if not abstained(r)]  # an error is an answer without a citation
+    metrics["citation_recall"] = sum(1 for r in answered_ok if cited_support(r)) / len(answered_ok) if answered_ok else 0.0
+    metrics["abstention_recall"] = sum(1 for r in unanswerable if abstained(r)) / len(unanswerable) if unanswerable else 0.0
+    metrics["false_abstention_rate"] = sum(1 for r in answerable if abstained(r)) / n_ok
+    metrics["language_match"] = (
+        sum(1 for r in results if r.answer is not None and detect_language(r.answer.text) == r.question.lang) / len(results)
+        if results
         else 0.0
     )
-    metrics["abstention_recall"] = sum(1 for _, a in unans if a.abstained) / len(unans) if unans else 0.0
-    metrics["false_abstention_rate"] = sum(1 for _, a in ans_ok if a.abstained) / n_ok
-    metrics["language_match"] = (
-        sum(1 for q, a in answered if detect_language(a.text) == q.lang) / len(answered) if answered else 0.0
-    )
-    first = [a.timings.get("first_token", 0.0) for _, a in answered]
-    total = [a.timings.get("total", 0.0) for _, a in answered]
+    timed = [r.answer for r in results if r.answer is not None]
+    first = [a.timings.get("first_token", 0.0) for a in timed]
+    total = [a.timings.get("total", 0.0) for a in timed]
     metrics["latency_first_token_p50"] = percentile(first, 0.5)
     metrics["latency_first_token_p95"] = percentile(first, 0.95)
     metrics["latency_total_p50"] = percentile(total, 0.5)
     metrics["latency_total_p95"] = percentile(total, 0.95)
-    metrics["errors"] = sum(1 for r in results if r.error)
     return metrics
 
 
@@ -146,11 +160,19 @@ def run_questions(
                 error = f"{exc.__class__.__name__}: {exc}"
         # score the ranking the pipeline itself used (same rewritten question), deeper than top_k
         standalone = answer.standalone_question if answer is not None else rewrite(q.question, history)
-        retrieval = retriever.retrieve(standalone, RETRIEVAL_K, None, detect_language(q.question))
+        try:
+            passages = retriever.retrieve(standalone, RETRIEVAL_K, None, detect_language(q.question)).passages
+        except EmptyIndexError:
+            raise  # no index at all: the whole run is meaningless, the command says how to build one
+        except Exception as exc:  # counted as a miss and an error, not left out
+            log.exception("retrieval for %s failed", q.id)
+            error = error or f"{exc.__class__.__name__}: {exc}"
+            passages = []
         retrieved = [
             {
                 "rank": p.rank,
                 "source": p.source,
+                "title": p.title,
                 "location": p.location,
                 "page": p.page,
                 "score": p.score,
@@ -159,9 +181,9 @@ def run_questions(
                 "supports": supports(p.text, q.evidence),
                 "text": p.text,
             }
-            for p in retrieval.passages
+            for p in passages
         ]
-        result = QuestionResult(q, retrieved, first_support_rank([p.text for p in retrieval.passages], q.evidence), answer, error)
+        result = QuestionResult(q, retrieved, first_support_rank([p.text for p in passages], q.evidence), answer, error)
         results.append(result)
         if progress:
             progress(i, len(questions))
@@ -179,11 +201,15 @@ METRIC_LABELS = [
     ("abstention_recall", "abstentions justes"),
     ("false_abstention_rate", "abstentions à tort (plus bas = mieux)"),
     ("language_match", "bonne langue"),
+    ("errors", "questions en erreur (comptées fausses)"),
     ("latency_first_token_p50", "1er mot p50 (s)"),
     ("latency_first_token_p95", "1er mot p95 (s)"),
     ("latency_total_p50", "réponse p50 (s)"),
     ("latency_total_p95", "réponse p95 (s)"),
 ]
+
+
+COUNTS = {"errors"}
 
 
 def metrics_table(columns: dict[str, dict[str, Any]]) -> str:
@@ -195,7 +221,12 @@ def metrics_table(columns: dict[str, dict[str, Any]]) -> str:
         cells = []
         for name in names:
             value = columns[name].get(key)
-            cells.append("—" if value is None else (f"{value:.2f}" if "latency" in key else f"{value:.3f}"))
+            if value is None:
+                cells.append("—")
+            elif key in COUNTS:
+                cells.append(str(value))
+            else:
+                cells.append(f"{value:.2f}" if "latency" in key else f"{value:.3f}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -252,6 +283,13 @@ def write_report(
             lines.append(f"- réponse : {a.text}")
             if a.draft and a.draft != a.text:
                 lines.append(f"- brouillon du modèle : {a.draft}")
+            if a.relevance is not None:
+                rel = a.relevance
+                missing = f", absents : {', '.join(rel.missing)}" if rel.missing else ""
+                lines.append(
+                    f"- pertinence : couverture {rel.coverage:.2f} (document {rel.document_coverage:.2f}), "
+                    f"similarité {rel.similarity:.2f}{missing}{' (autre langue)' if rel.cross_language else ''}"
+                )
         for p in r.retrieved[:5]:
             mark = "✔" if p["supports"] else "·"
             lines.append(f"  - {mark} [{p['rank']}] {p['source']} ({p['location']}, score {p['score']}) : {p['text'][:140]!r}")
@@ -268,7 +306,11 @@ def draw_chart(path: Path, columns: dict[str, dict[str, Any]]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    quality = [(k, label) for k, label in METRIC_LABELS if "latency" not in k and any(k in m for m in columns.values())]
+    quality = [
+        (k, label)
+        for k, label in METRIC_LABELS
+        if "latency" not in k and k not in COUNTS and any(k in m for m in columns.values())
+    ]
     latency = [(k, label) for k, label in METRIC_LABELS if "latency" in k and any(k in m for m in columns.values())]
     fig, axes = plt.subplots(1, 2 if latency else 1, figsize=(13 if latency else 8, 5), squeeze=False)
     width = 0.8 / max(1, len(columns))
@@ -300,6 +342,9 @@ def draw_chart(path: Path, columns: dict[str, dict[str, Any]]) -> None:
     plt.close(fig)
 
 
+LOWER_IS_BETTER = {"false_abstention_rate", "errors"}  # their --fail-under value is a maximum
+
+
 def check_thresholds(metrics: dict[str, Any], thresholds: dict[str, float]) -> list[str]:
     """Return one sentence per missed --fail-under threshold."""
     missed = []
@@ -307,9 +352,9 @@ def check_thresholds(metrics: dict[str, Any], thresholds: dict[str, float]) -> l
         value = metrics.get(name)
         if value is None:
             missed.append(f"{name} : métrique non calculée dans ce mode")
-        elif name == "false_abstention_rate" or name.startswith("latency"):
+        elif name in LOWER_IS_BETTER or name.startswith("latency"):
             if value > minimum:
-                missed.append(f"{name} = {value:.3f} > {minimum}")
+                missed.append(f"{name} = {value:.3f} > {minimum}" if name not in COUNTS else f"{name} = {value} > {minimum:g}")
         elif value < minimum:
             missed.append(f"{name} = {value:.3f} < {minimum}")
     return missed
