@@ -120,21 +120,55 @@ class OllamaBackend:
             ) from exc
 
 
-_LOADED: dict[tuple[str, int, int], Any] = {}
+_LOADED: dict[tuple[Any, ...], Any] = {}
 _LOAD_LOCK = threading.Lock()
 _GENERATE_LOCKS: dict[str, threading.Lock] = {}
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (a container or taskset may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 2
+
+
+KV_CACHE_TYPES = {"f16": 1, "q8_0": 8}  # ggml type ids of llama.cpp's KV cache
+
+
 class LlamaCppBackend:
-    """A GGUF model run in-process by llama.cpp (loaded once per process, one answer at a time)."""
+    """A GGUF model run in-process by llama.cpp (loaded once per process, one answer at a time).
+
+    ``batch``/``ubatch`` are llama.cpp's n_batch/n_ubatch (tokens per logical and physical
+    step while reading a prompt), ``flash_attention`` its fused attention, ``kv_cache_type``
+    the precision of its KV cache: measured on 2-core CPUs (see README).
+    """
 
     name = "llamacpp"
 
-    def __init__(self, model: str, cache_dir: Path, n_ctx: int = 4096, threads: int = 0, temperature: float = 0.1):
+    def __init__(
+        self,
+        model: str,
+        cache_dir: Path,
+        n_ctx: int = 4096,
+        threads: int = 0,
+        temperature: float = 0.1,
+        *,
+        batch: int = 512,
+        ubatch: int = 512,
+        flash_attention: bool = False,
+        kv_cache_type: str = "f16",
+    ):
         self.model_path = self.resolve(model, cache_dir)
         self.n_ctx = n_ctx
-        self.threads = threads or (os.cpu_count() or 2)
+        self.threads = threads or usable_cpus()
         self.temperature = temperature
+        self.batch = batch
+        self.ubatch = min(ubatch, batch)
+        self.flash_attention = flash_attention
+        if kv_cache_type not in KV_CACHE_TYPES:
+            raise BackendUnavailable(f"Type de cache KV inconnu « {kv_cache_type} » : {', '.join(KV_CACHE_TYPES)}.")
+        self.kv_cache_type = kv_cache_type
         short = KNOWN_MODELS[model].description.split(",")[0] if model in KNOWN_MODELS else Path(model).stem
         self.label = f"Modèle intégré · {short}"
 
@@ -152,19 +186,31 @@ class LlamaCppBackend:
             )
         return path
 
+    def settings(self) -> dict[str, Any]:
+        """The llama.cpp settings this backend runs with (benchmarks record them)."""
+        return {
+            "n_ctx": self.n_ctx,
+            "threads": self.threads,
+            "n_batch": self.batch,
+            "n_ubatch": self.ubatch,
+            "flash_attention": self.flash_attention,
+            "kv_cache_type": self.kv_cache_type,
+        }
+
     def _chat(self) -> Any:
         """Return the process-wide ChatLlamaCpp for this model (it loads the weights once)."""
-        key = (str(self.model_path), self.n_ctx, self.threads)
+        key = (str(self.model_path), *self.settings().values())
         with _LOAD_LOCK:
             if key not in _LOADED:
                 from langchain_community.chat_models import ChatLlamaCpp
 
+                kv_type = KV_CACHE_TYPES[self.kv_cache_type]
                 try:
                     _LOADED[key] = ChatLlamaCpp(
                         model_path=str(self.model_path),
                         n_ctx=self.n_ctx,
                         n_threads=self.threads,
-                        n_batch=512,  # LangChain's default of 8 makes prompt reading several times slower
+                        n_batch=self.batch,  # LangChain's default of 8 makes prompt reading several times slower
                         # LangChain's defaults (10000, 1.0) override the model's RoPE settings (Qwen2.5
                         # uses a base of 1e6) and garble long prompts; 0 means "as the model says".
                         rope_freq_base=0.0,
@@ -173,6 +219,14 @@ class LlamaCppBackend:
                         repeat_penalty=1.0,  # the default 1.1 hurt answers (MODELS.md)
                         streaming=True,
                         verbose=False,
+                        # settings that ChatLlamaCpp does not name go to llama_cpp.Llama as they are
+                        model_kwargs={
+                            "n_ubatch": self.ubatch,
+                            "n_threads_batch": self.threads,
+                            "flash_attn": self.flash_attention,
+                            "type_k": kv_type,
+                            "type_v": kv_type,
+                        },
                     )
                 except (ValueError, RuntimeError) as exc:
                     raise BackendUnavailable(
@@ -180,12 +234,41 @@ class LlamaCppBackend:
                     ) from exc
             return _LOADED[key]
 
+    def unload(self) -> None:
+        """Free the weights and the context (the next request loads them again)."""
+        key = (str(self.model_path), *self.settings().values())
+        with _LOAD_LOCK:
+            chat = _LOADED.pop(key, None)
+        if chat is not None:
+            chat.client.close()
+
     def load(self) -> None:
         """Load the weights now (the first answer would otherwise pay for it)."""
         self._chat()
 
     def count_tokens(self, text: str) -> int:
         return len(self._chat().client.tokenize(text.encode("utf-8"), add_bos=False))
+
+    def counters(self) -> dict[str, float]:
+        """llama.cpp's running totals for this model: prompt tokens evaluated and their time, tokens generated.
+
+        Read before and after a request, they say how many prompt tokens it really evaluated,
+        i.e. how much of the prompt was reused from the previous request.
+        """
+        import llama_cpp
+
+        data = llama_cpp.llama_perf_context(self._chat().client.ctx)
+        return {
+            "prompt_tokens": int(data.n_p_eval),
+            "prompt_ms": float(data.t_p_eval_ms),
+            "generated_tokens": int(data.n_eval),
+            "generation_ms": float(data.t_eval_ms),
+        }
+
+    def warm(self, messages: Sequence[Message]) -> None:
+        """Evaluate these messages now (with a one-token answer) so that requests starting with them reuse them."""
+        for _ in self.stream(messages, 1):
+            pass
 
     def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
         chat = self._chat()
@@ -202,6 +285,28 @@ class LlamaCppBackend:
                 raise GenerationError(f"Le modèle intégré a échoué pendant la réponse ({exc}).") from exc
 
 
+def llama_build() -> dict[str, str]:
+    """The llama.cpp build in use: llama-cpp-python's version and the CPU features compiled in."""
+    import llama_cpp
+
+    return {"llama_cpp_python": llama_cpp.__version__, "system_info": llama_cpp.llama_print_system_info().decode().strip()}
+
+
+def llama_backend(settings: Any) -> LlamaCppBackend:
+    """The embedded model with the settings' llama.cpp options."""
+    return LlamaCppBackend(
+        settings.llm_model,
+        settings.model_cache_dir,
+        settings.llm_context,
+        settings.llm_threads,
+        settings.temperature,
+        batch=settings.llm_batch,
+        ubatch=settings.llm_ubatch,
+        flash_attention=settings.llm_flash_attention,
+        kv_cache_type=settings.llm_kv_cache_type,
+    )
+
+
 def make_backend(settings: Any, choice: str | None = None) -> tuple[ChatBackend, str]:
     """Return the backend to use and a sentence saying why (shown to the user)."""
     choice = choice or settings.backend
@@ -215,9 +320,7 @@ def make_backend(settings: Any, choice: str | None = None) -> tuple[ChatBackend,
         backend = ExtractiveBackend()
         return backend, "Réponses extractives : phrases citées telles quelles, sans modèle de langue."
     if choice == "llamacpp":
-        llama = LlamaCppBackend(
-            settings.llm_model, settings.model_cache_dir, settings.llm_context, settings.llm_threads, settings.temperature
-        )
+        llama = llama_backend(settings)
         return llama, f"Réponses du {llama.label} (un Ollama local donne de meilleures réponses)."
     reasons = []
     try:
@@ -226,9 +329,7 @@ def make_backend(settings: Any, choice: str | None = None) -> tuple[ChatBackend,
     except BackendUnavailable as exc:
         reasons.append(str(exc))
     try:
-        llama = LlamaCppBackend(
-            settings.llm_model, settings.model_cache_dir, settings.llm_context, settings.llm_threads, settings.temperature
-        )
+        llama = llama_backend(settings)
         return llama, f"Réponses du {llama.label} : Ollama est indisponible ; un Ollama local donne de meilleures réponses."
     except BackendUnavailable as exc:
         reasons.append(str(exc))

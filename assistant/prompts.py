@@ -12,7 +12,7 @@ from assistant.errors import AnsweringError
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
 EXPECTED = {
-    "answer_system": {"refusal", "language_name"},
+    "answer_system": {"refusal_fr", "refusal_en"},
     "answer_user": {"passages", "question", "language_instruction"},
     "rewrite": {"history", "question"},
 }
@@ -21,10 +21,9 @@ REFUSALS = {
     "fr": "Je ne trouve pas cette information dans les documents.",
     "en": "I cannot find this information in the documents.",
 }
-LANGUAGE_NAMES = {"fr": "français", "en": "anglais"}
 LANGUAGE_INSTRUCTIONS = {
     "fr": "Réponds en français, par une phrase complète.",
-    "en": "The question is in English: answer with a complete English sentence (translate the facts from the French passages).",
+    "en": "Answer in English, with a complete sentence (translate the facts from the French passages).",
 }
 
 
@@ -37,6 +36,14 @@ class Prompts:
     answer_system: str
     answer_user: str
     rewrite: str
+
+    def system(self) -> str:
+        """The system message of every request: the same whatever the question or its language.
+
+        llama.cpp reuses the evaluated tokens of the longest prefix shared with the previous
+        request, so a constant first message is read once per process, not once per question.
+        """
+        return self.answer_system.format(refusal_fr=REFUSALS["fr"], refusal_en=REFUSALS["en"])
 
 
 def placeholders(template: str) -> set[str]:

@@ -51,3 +51,35 @@ def _cpus() -> int:
     import os
 
     return len(os.sched_getaffinity(0))
+
+
+def cpu_info() -> dict[str, Any]:
+    """The CPU model, the instruction sets that decide the back-ends (AVX2, AVX-512, bf16, AMX), threads."""
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    lines = text.splitlines()
+    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), platform.processor())
+    flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
+    return {
+        "model": model,
+        "threads": _cpus(),
+        "avx2": "avx2" in flags,
+        "avx512": "avx512f" in flags,
+        "bf16": "avx512_bf16" in flags or "amx_bf16" in flags,
+        "amx": "amx_tile" in flags,
+    }
+
+
+def load_average() -> list[float]:
+    """Runnable processes over 1, 5 and 15 minutes: other work on a shared machine skews timings."""
+    import os
+
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def llama_build_report() -> dict[str, Any]:
+    """llama-cpp-python's version, the CPU features compiled into llama.cpp and the CMake flags of scripts/setup.sh."""
+    from assistant.llm import llama_build
+
+    flags_file = ROOT / ".venv" / "llama-cmake-args.txt"
+    flags = flags_file.read_text(encoding="utf-8").strip() if flags_file.exists() else "(unknown: run make setup)"
+    return {**llama_build(), "cmake_args": flags}
