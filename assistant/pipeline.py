@@ -164,6 +164,12 @@ class Assistant:
         )
 
     # -- public ------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load the model and read the system message now: every request starts with it, so no question pays for it."""
+        warm = getattr(self.backend, "warm", None)
+        if callable(warm):
+            warm([{"role": "system", "content": self.system_prompt()}, {"role": "user", "content": "Bonjour."}])
+
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None, sources: Sequence[str] | None = None) -> Answer:
         """Answer without streaming."""
         final = None

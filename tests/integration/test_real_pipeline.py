@@ -82,3 +82,23 @@ def test_instructions_inside_a_document_do_not_change_behaviour(tmp_path: Path, 
     )
     assert "PIRAT" not in answer.text.upper()
     assert "1993" in answer.text and not answer.abstained, answer.draft
+
+
+def test_llama_cpp_reads_the_shared_system_message_once(retriever: Retriever, small_llm) -> None:  # type: ignore[no-untyped-def]
+    """After a warm-up, a question (French or English) evaluates only what follows the system message."""
+    assistant = Assistant(retriever, small_llm, top_k=3)
+    system_tokens = small_llm.count_tokens(assistant.system_prompt())
+    assistant.warm_up()
+    evaluated = []
+    for question in ("Qui préside la French Healthcare Alliance China ?", "When was the intergovernmental agreement signed?"):
+        before = small_llm.counters()["prompt_tokens"]
+        answer = assistant.ask(question)
+        evaluated.append(small_llm.counters()["prompt_tokens"] - before)
+        assert answer.prompt_tokens is not None and system_tokens > 100
+        # the chat template adds a few tokens of its own around the messages
+        assert 0 < evaluated[-1] <= answer.prompt_tokens - system_tokens + 16, (evaluated, answer.prompt_tokens, system_tokens)
+    # a request that starts differently reads everything again: the counters do see a full prompt
+    before = small_llm.counters()["prompt_tokens"]
+    for _ in small_llm.stream([{"role": "system", "content": "Autre consigne. " + assistant.system_prompt()}], 1):
+        pass
+    assert small_llm.counters()["prompt_tokens"] - before >= system_tokens
