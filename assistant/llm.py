@@ -7,10 +7,12 @@ while answering).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -133,6 +135,18 @@ def usable_cpus() -> int:
         return os.cpu_count() or 2
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """llama.cpp's state after reading a request's fixed beginning (see LlamaCppBackend.keep)."""
+
+    system: str
+    user_prefix: str
+    tokens: list[int]
+    state: Any  # the sequence's KV cache, as llama_state_seq_get_data copied it
+
+
+_KEPT: dict[tuple[Any, ...], list[_Kept]] = {}
+
 KV_CACHE_TYPES = {"f16": 1, "q8_0": 8}  # ggml type ids of llama.cpp's KV cache
 
 
@@ -199,7 +213,7 @@ class LlamaCppBackend:
 
     def _chat(self) -> Any:
         """Return the process-wide ChatLlamaCpp for this model (it loads the weights once)."""
-        key = (str(self.model_path), *self.settings().values())
+        key = self._key()
         with _LOAD_LOCK:
             if key not in _LOADED:
                 from langchain_community.chat_models import ChatLlamaCpp
@@ -236,9 +250,10 @@ class LlamaCppBackend:
 
     def unload(self) -> None:
         """Free the weights and the context (the next request loads them again)."""
-        key = (str(self.model_path), *self.settings().values())
+        key = self._key()
         with _LOAD_LOCK:
             chat = _LOADED.pop(key, None)
+            _KEPT.pop(key, None)
         if chat is not None:
             chat.client.close()
 
@@ -265,22 +280,75 @@ class LlamaCppBackend:
             "generation_ms": float(data.t_eval_ms),
         }
 
-    def warm(self, messages: Sequence[Message]) -> None:
-        """Evaluate these messages now (with a one-token answer) so that requests starting with them reuse them."""
-        for _ in self.stream(messages, 1):
-            pass
+    def keep(self, messages: Sequence[Message]) -> None:
+        """Read these messages now and keep llama.cpp's state after them, to start later requests from it.
+
+        llama.cpp reuses the longest prefix that a request shares with what its context
+        holds: the system message of every request, but not the fixed text of a template
+        that another request has since overwritten (the follow-up rewrite's instructions
+        after an answer). A later request with the same system message and a user message
+        that starts with this one's goes back to this state when the context holds less of
+        it, and llama.cpp reads only what follows. Kept states cost about 30 kB per token.
+        """
+        import llama_cpp
+
+        chat = self._chat()
+        with self._lock():
+            for _ in self._generate(chat, messages, 1):
+                pass
+            llama = chat.client
+            size = llama_cpp.llama_state_seq_get_size(llama.ctx, 0)
+            state = (ctypes.c_uint8 * size)()
+            if not llama_cpp.llama_state_seq_get_data(llama.ctx, state, size, 0):
+                log.warning("llama.cpp did not copy its state: the prefix will be read again each time")
+                return
+            kept = _Kept(messages[0]["content"], messages[-1]["content"], llama.input_ids[: llama.n_tokens].tolist(), state)
+            states = _KEPT.setdefault(self._key(), [])
+            states[:] = [k for k in states if (k.system, k.user_prefix) != (kept.system, kept.user_prefix)] + [kept]
+
+    def _restore(self, llama: Any, messages: Sequence[Message]) -> None:
+        """Go back to a kept state when this request starts like it and the context holds less of it."""
+        import llama_cpp
+
+        for kept in _KEPT.get(self._key(), []):
+            if not (
+                len(messages) == 2
+                and messages[0]["content"] == kept.system
+                and messages[1]["role"] == "user"
+                and messages[1]["content"].startswith(kept.user_prefix)
+            ):
+                continue
+            held = llama.longest_token_prefix(llama.input_ids[: llama.n_tokens].tolist(), kept.tokens)
+            if held >= len(kept.tokens) - 8:  # the end of a kept prompt (the chat template's closing tags) differs
+                return
+            if llama_cpp.llama_state_seq_set_data(llama.ctx, kept.state, len(kept.state), 0):
+                llama.input_ids[: len(kept.tokens)] = kept.tokens
+                llama.n_tokens = len(kept.tokens)
+            else:  # the context was left empty: everything is read again
+                log.warning("llama.cpp refused a kept state; reading the whole prompt")
+                llama.n_tokens = 0
+            return
+
+    def _key(self) -> tuple[Any, ...]:
+        return (str(self.model_path), *self.settings().values())
+
+    def _lock(self) -> threading.Lock:
+        return _GENERATE_LOCKS.setdefault(str(self.model_path), threading.Lock())
+
+    def _generate(self, chat: Any, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
+        self._restore(chat.client, messages)
+        for chunk in chat.stream(
+            [(m["role"], m["content"]) for m in messages], max_tokens=max_tokens, temperature=self.temperature
+        ):
+            text = chunk.content if isinstance(chunk.content, str) else ""
+            if text:
+                yield text
 
     def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
         chat = self._chat()
-        lock = _GENERATE_LOCKS.setdefault(str(self.model_path), threading.Lock())
-        with lock:  # one llama.cpp context serves one answer at a time
+        with self._lock():  # one llama.cpp context serves one answer at a time
             try:
-                for chunk in chat.stream(
-                    [(m["role"], m["content"]) for m in messages], max_tokens=max_tokens, temperature=self.temperature
-                ):
-                    text = chunk.content if isinstance(chunk.content, str) else ""
-                    if text:
-                        yield text
+                yield from self._generate(chat, messages, max_tokens)
             except (ValueError, RuntimeError) as exc:
                 raise GenerationError(f"Le modèle intégré a échoué pendant la réponse ({exc}).") from exc
 

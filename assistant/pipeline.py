@@ -15,7 +15,7 @@ from assistant.config import Settings
 from assistant.context import ContextSelector
 from assistant.errors import AnsweringError
 from assistant.llm import ChatBackend, ExtractiveBackend, Message
-from assistant.prompts import LANGUAGE_INSTRUCTIONS, REFUSALS, Prompts, load_prompts, quote_passage
+from assistant.prompts import LANGUAGE_INSTRUCTIONS, REFUSALS, Prompts, fixed_start, load_prompts, quote_passage
 from assistant.retrieval import Passage, Retriever
 from assistant.text import detect_language, normalize, split_sentences, tokenize
 from index.embeddings import Embedder
@@ -165,10 +165,16 @@ class Assistant:
 
     # -- public ------------------------------------------------------------
     def warm_up(self) -> None:
-        """Load the model and read the system message now: every request starts with it, so no question pays for it."""
-        warm = getattr(self.backend, "warm", None)
-        if callable(warm):
-            warm([{"role": "system", "content": self.system_prompt()}, {"role": "user", "content": "Bonjour."}])
+        """Have the model read, now, the beginning that requests share, so that no question pays for it.
+
+        Every request starts with the system message; a follow-up's rewrite goes on with
+        the fixed instructions of its template. A backend that can keep what it has read
+        (llama.cpp) reads both once, here.
+        """
+        keep = getattr(self.backend, "keep", None)
+        if callable(keep):
+            rewrite = fixed_start(self.prompts.rewrite)
+            keep([{"role": "system", "content": self.system_prompt()}, {"role": "user", "content": rewrite}])
 
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None, sources: Sequence[str] | None = None) -> Answer:
         """Answer without streaming."""

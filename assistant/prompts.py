@@ -46,6 +46,16 @@ class Prompts:
         return self.answer_system.format(refusal_fr=REFUSALS["fr"], refusal_en=REFUSALS["en"])
 
 
+def fixed_start(template: str) -> str:
+    """The template's text before its first placeholder, as it reads once filled in."""
+    start = ""
+    for literal, field, _, _ in string.Formatter().parse(template):
+        start += literal
+        if field is not None:
+            break
+    return start
+
+
 def placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 

@@ -53,8 +53,8 @@ class CountingBackend:
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
 
-    def warm(self, messages: Sequence[Message]) -> None:
-        self.inner.warm(messages)
+    def keep(self, messages: Sequence[Message]) -> None:
+        self.inner.keep(messages)
 
 
 def no_llm_rewrite(question: str, history: list[dict[str, str]]) -> str:

@@ -8,6 +8,7 @@ import pytest
 
 from assistant.golden import first_support_rank, load_golden
 from assistant.pipeline import Assistant
+from assistant.prompts import fixed_start
 from assistant.retrieval import Retriever
 from index.manifest import read_manifest
 from index.store import Store, StoreError
@@ -102,3 +103,19 @@ def test_llama_cpp_reads_the_shared_system_message_once(retriever: Retriever, sm
     for _ in small_llm.stream([{"role": "system", "content": "Autre consigne. " + assistant.system_prompt()}], 1):
         pass
     assert small_llm.counters()["prompt_tokens"] - before >= system_tokens
+
+
+def test_a_follow_up_rewrite_starts_from_the_kept_instructions(retriever: Retriever, small_llm) -> None:  # type: ignore[no-untyped-def]
+    """The rewrite's fixed instructions are read at warm-up, not again after every answer has overwritten them."""
+    assistant = Assistant(retriever, small_llm, top_k=3)
+    assistant.warm_up()
+    assistant.ask("Qui préside la French Healthcare Alliance China ?")  # the context now holds this answer's prompt
+    prompt = assistant.prompts.rewrite.format(history="« Qui préside la FHAC ? »", question="Et son co-président ?")
+    messages = [{"role": "system", "content": assistant.system_prompt()}, {"role": "user", "content": prompt}]
+    before = small_llm.counters()["prompt_tokens"]
+    for _ in small_llm.stream(messages, 4):
+        pass
+    evaluated = small_llm.counters()["prompt_tokens"] - before
+    fixed = small_llm.count_tokens(assistant.system_prompt()) + small_llm.count_tokens(fixed_start(assistant.prompts.rewrite))
+    total = small_llm.count_tokens(assistant.system_prompt()) + small_llm.count_tokens(prompt)
+    assert 0 < evaluated <= total - fixed + 16, (evaluated, total, fixed)
