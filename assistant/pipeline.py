@@ -15,7 +15,7 @@ from assistant.config import Settings
 from assistant.context import ContextSelector
 from assistant.errors import AnsweringError
 from assistant.llm import ChatBackend, ExtractiveBackend, Message
-from assistant.prompts import LANGUAGE_INSTRUCTIONS, REFUSALS, Prompts, fixed_start, load_prompts, quote_passage
+from assistant.prompts import LANGUAGE_INSTRUCTIONS, REFUSALS, Prompts, fixed_start, load_prompts, passage_lines
 from assistant.retrieval import Passage, Retriever
 from assistant.text import detect_language, normalize, split_sentences, tokenize
 from index.embeddings import Embedder
@@ -312,9 +312,10 @@ class Assistant:
     def messages(self, question: str, passages: Sequence[Passage], language: str) -> list[Message]:
         """The system message, then what this question needs: the selected sentences of each passage, numbered [n]."""
         excerpts = self.context.select(question, passages, language)
-        blocks = "\n".join(f"[{e.rank}] {quote_passage(e.text)}" for e in excerpts)
         user = self.prompts.answer_user.format(
-            passages=blocks, question=question, language_instruction=LANGUAGE_INSTRUCTIONS[language]
+            passages=passage_lines([(e.rank, e.text) for e in excerpts]),
+            question=question,
+            language_instruction=LANGUAGE_INSTRUCTIONS[language],
         )
         return [{"role": "system", "content": self.system_prompt()}, {"role": "user", "content": user}]
 

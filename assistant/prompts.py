@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,25 @@ def load_prompts(folder: Path = PROMPTS_DIR) -> Prompts:
             )
         texts[name] = text
     return Prompts(**texts)
+
+
+_PASSAGE_LINE = re.compile(r"^\[(\d+)\] (.*)$", re.MULTILINE)
+_PASSAGES_BLOCK = re.compile(r"<passages>\n(.*?)\n</passages>", re.DOTALL)
+
+
+def passage_lines(excerpts: Sequence[tuple[int, str]]) -> str:
+    """The passages as the model reads them: one line each, opened by its number ("[2] ...").
+
+    A document cannot forge a passage: its text is put on one line (so no "[3]" can open a
+    new one) and its passage tags are neutralized (``quote_passage``).
+    """
+    return "\n".join(f"[{n}] {quote_passage(' '.join(text.split()))}" for n, text in excerpts)
+
+
+def parse_passages(user_message: str) -> list[tuple[int, str]]:
+    """The (number, text) pairs of the passages block of a user message built with ``passage_lines``."""
+    block = _PASSAGES_BLOCK.search(user_message)
+    return [(int(n), text) for n, text in _PASSAGE_LINE.findall(block.group(1))] if block else []
 
 
 _TAGS = re.compile(r"</?\s*passages?\b[^>]*>", re.IGNORECASE)
