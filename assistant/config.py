@@ -61,7 +61,7 @@ class Settings(IndexSettings):
         "f16", description="Precision of the embedded model's KV cache: f16, or q8_0 (half the memory)."
     )
     context_chars: int = Field(
-        900,
+        600,
         ge=0,
         description="Characters of passage text sent to the model for one answer, all passages together: the "
         "sentences that match the question and their neighbours (0: whole passages; measured, see README).",
