@@ -50,7 +50,7 @@ class Settings(IndexSettings):
         "qwen2.5-coder-1.5b-instruct-q4_k_m",
         description="Embedded GGUF model: a known key (qwen2.5-coder-1.5b-instruct-q4_k_m, qwen2.5-coder-0.5b-instruct) or a .gguf path.",
     )
-    llm_threads: int = Field(0, ge=0, description="CPU threads for the embedded model (0: all cores).")
+    llm_threads: int = Field(0, ge=0, description="CPU threads for the embedded model (0: all the CPUs this process may use).")
     llm_context: int = Field(4096, ge=1024, description="Context window of the embedded model, in tokens.")
     llm_batch: int = Field(512, ge=32, description="Prompt tokens the embedded model reads per step (llama.cpp n_batch).")
     llm_ubatch: int = Field(
