@@ -75,8 +75,22 @@ class Settings(IndexSettings):
         "qwen2.5-coder-1.5b-instruct-q4_k_m",
         description="Embedded GGUF model: a known key (qwen2.5-coder-1.5b-instruct-q4_k_m, qwen2.5-coder-0.5b-instruct) or a .gguf path.",
     )
-    llm_threads: int = Field(0, ge=0, description="CPU threads for the embedded model (0: all cores).")
+    llm_threads: int = Field(0, ge=0, description="CPU threads for the embedded model (0: all the CPUs this process may use).")
     llm_context: int = Field(4096, ge=1024, description="Context window of the embedded model, in tokens.")
+    llm_batch: int = Field(512, ge=32, description="Prompt tokens the embedded model reads per step (llama.cpp n_batch).")
+    llm_ubatch: int = Field(
+        512, ge=32, description="Prompt tokens per physical step (llama.cpp n_ubatch, at most llm_batch; measured, see README)."
+    )
+    llm_flash_attention: bool = Field(False, description="llama.cpp's fused attention for the embedded model (measured).")
+    llm_kv_cache_type: Literal["f16", "q8_0"] = Field(
+        "f16", description="Precision of the embedded model's KV cache: f16, or q8_0 (half the memory)."
+    )
+    context_chars: int = Field(
+        600,
+        ge=0,
+        description="Characters of passage text sent to the model for one answer, all passages together: the "
+        "sentences that match the question and their neighbours (0: whole passages; measured, see README).",
+    )
     max_answer_tokens: int = Field(320, ge=16, description="Longest answer, in tokens.")
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (low: faithful answers).")
     unsupported_sentences: Literal["flag", "drop"] = Field(

@@ -13,9 +13,10 @@ import numpy as np
 
 from assistant.citations import CheckedSentence, Citation, Similarity, cite, render
 from assistant.config import Settings
+from assistant.context import ContextSelector
 from assistant.errors import AnsweringError
 from assistant.llm import ChatBackend, Message
-from assistant.prompts import LANGUAGE_INSTRUCTIONS, LANGUAGE_NAMES, REFUSALS, Prompts, load_prompts, quote_passage
+from assistant.prompts import LANGUAGE_INSTRUCTIONS, REFUSALS, Prompts, fixed_start, load_prompts, passage_lines
 from assistant.relevance import Corpus, Relevance, RelevanceRule, assess
 from assistant.retrieval import Passage, Retriever
 from assistant.text import detect_language, normalize, split_sentences
@@ -149,6 +150,7 @@ class Assistant:
         drop_unsupported: bool = False,
         similarity: Similarity | None = None,
         relevance_rule: RelevanceRule | None = None,
+        context: ContextSelector | None = None,
     ) -> None:
         self.retriever = retriever
         self.backend = backend
@@ -162,6 +164,7 @@ class Assistant:
         self.similarity = similarity if similarity is not None else embedding_similarity(retriever.embedder)
         self.relevance_rule = relevance_rule or RelevanceRule()
         self._corpus: tuple[int, Corpus] | None = None
+        self.context = context or ContextSelector()
 
     @classmethod
     def from_settings(cls, settings: Settings, retriever: Retriever, backend: ChatBackend, backend_note: str = "") -> Assistant:
@@ -177,9 +180,22 @@ class Assistant:
             relevance_rule=RelevanceRule(
                 settings.relevance_min_coverage, settings.relevance_min_similarity, settings.relevance_min_similarity_english
             ),
+            context=ContextSelector(settings.context_chars),
         )
 
     # -- public ------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Have the model read, now, the beginning that requests share, so that no question pays for it.
+
+        Every request starts with the system message; a follow-up's rewrite goes on with
+        the fixed instructions of its template. A backend that can keep what it has read
+        (llama.cpp) reads both once, here.
+        """
+        keep = getattr(self.backend, "keep", None)
+        if callable(keep):
+            rewrite = fixed_start(self.prompts.rewrite)
+            keep([{"role": "system", "content": self.system_prompt()}, {"role": "user", "content": rewrite}])
+
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None, sources: Sequence[str] | None = None) -> Answer:
         """Answer without streaming."""
         final = None
@@ -308,11 +324,10 @@ class Assistant:
             f"« {t['content'][:300]} »" if t["role"] == "user" else f"(réponse : {t['content'][:200]})" for t in history[-4:]
         ]
         prompt = self.prompts.rewrite.format(history="\n".join(lines), question=question)
-        # The same system message as the answer: llama.cpp keeps that prefix evaluated,
+        # The same system message as every answer: llama.cpp keeps that prefix evaluated,
         # so neither this call nor the answer after it pays for it again.
-        system = self.system_prompt(detect_language(question))
         try:
-            messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+            messages = [{"role": "system", "content": self.system_prompt()}, {"role": "user", "content": prompt}]
             rewritten = "".join(self.backend.stream(messages, 48)).strip()
         except Exception:  # a failed rewrite must not cost the answer
             log.exception("rewrite failed; using the previous question as context")
@@ -328,19 +343,18 @@ class Assistant:
         # keep the conversation's words too: a weak rewrite must not lose the topic
         return f"{rewritten} ({previous[-1]})"
 
-    def system_prompt(self, language: str) -> str:
-        return self.prompts.answer_system.format(refusal=REFUSALS[language], language_name=LANGUAGE_NAMES[language])
+    def system_prompt(self) -> str:
+        return self.prompts.system()
 
     def messages(self, question: str, passages: Sequence[Passage], language: str) -> list[Message]:
-        blocks = []
-        for p in passages:
-            where = f' page="{p.page}"' if p.page is not None else ""
-            blocks.append(f'<passage n="{p.rank}" source="{p.source}"{where}>\n{quote_passage(p.text)}\n</passage>')
-        system = self.system_prompt(language)
+        """The system message, then what this question needs: the selected sentences of each passage, numbered [n]."""
+        excerpts = self.context.select(question, passages, language)
         user = self.prompts.answer_user.format(
-            passages="\n".join(blocks), question=question, language_instruction=LANGUAGE_INSTRUCTIONS[language]
+            passages=passage_lines([(e.rank, e.text) for e in excerpts]),
+            question=question,
+            language_instruction=LANGUAGE_INSTRUCTIONS[language],
         )
-        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return [{"role": "system", "content": self.system_prompt()}, {"role": "user", "content": user}]
 
     def abstention_text(self, language: str) -> str:
         if language == "en":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from assistant.errors import AnsweringError
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
 EXPECTED = {
-    "answer_system": {"refusal", "language_name"},
+    "answer_system": {"refusal_fr", "refusal_en"},
     "answer_user": {"passages", "question", "language_instruction"},
     "rewrite": {"history", "question"},
 }
@@ -21,10 +22,9 @@ REFUSALS = {
     "fr": "Je ne trouve pas cette information dans les documents.",
     "en": "I cannot find this information in the documents.",
 }
-LANGUAGE_NAMES = {"fr": "français", "en": "anglais"}
 LANGUAGE_INSTRUCTIONS = {
     "fr": "Réponds en français, par une phrase complète.",
-    "en": "The question is in English: answer with a complete English sentence (translate the facts from the French passages).",
+    "en": "Answer in English, with a complete sentence (translate the facts from the French passages).",
 }
 
 
@@ -37,6 +37,24 @@ class Prompts:
     answer_system: str
     answer_user: str
     rewrite: str
+
+    def system(self) -> str:
+        """The system message of every request: the same whatever the question or its language.
+
+        llama.cpp reuses the evaluated tokens of the longest prefix shared with the previous
+        request, so a constant first message is read once per process, not once per question.
+        """
+        return self.answer_system.format(refusal_fr=REFUSALS["fr"], refusal_en=REFUSALS["en"])
+
+
+def fixed_start(template: str) -> str:
+    """The template's text before its first placeholder, as it reads once filled in."""
+    start = ""
+    for literal, field, _, _ in string.Formatter().parse(template):
+        start += literal
+        if field is not None:
+            break
+    return start
 
 
 def placeholders(template: str) -> set[str]:
@@ -62,6 +80,28 @@ def load_prompts(folder: Path = PROMPTS_DIR) -> Prompts:
             )
         texts[name] = text
     return Prompts(**texts)
+
+
+_PASSAGE_LINE = re.compile(r"^\[(\d+)\] (.*)$", re.MULTILINE)
+_PASSAGES_BLOCK = re.compile(r"<passages>\n(.*?)\n</passages>", re.DOTALL)
+
+
+def passage_lines(excerpts: Sequence[tuple[int, str]]) -> str:
+    """The passages as the model reads them: one line each, opened by its number ("[2] ...").
+
+    A document cannot forge a passage: its text is put on one line (so no "[3]" can open a
+    new one) and its passage tags are neutralized (``quote_passage``).
+    """
+    return "\n".join(f"[{n}] {quote_passage(' '.join(text.split()))}" for n, text in excerpts)
+
+
+def parse_passages(user_message: str) -> tuple[list[tuple[int, str]], str]:
+    """Split a user message built with ``passage_lines``: its (number, text) pairs, and the rest (the question)."""
+    block = _PASSAGES_BLOCK.search(user_message)
+    if block is None:
+        return [], user_message
+    rest = user_message[: block.start()] + " " + user_message[block.end() :]
+    return [(int(n), text) for n, text in _PASSAGE_LINE.findall(block.group(1))], rest
 
 
 _TAGS = re.compile(r"</?\s*passages?\b[^>]*>", re.IGNORECASE)

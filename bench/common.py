@@ -67,3 +67,19 @@ def cpu_info() -> dict[str, Any]:
         "bf16": "avx512_bf16" in flags or "amx_bf16" in flags,
         "amx": "amx_tile" in flags,
     }
+
+
+def load_average() -> list[float]:
+    """Runnable processes over 1, 5 and 15 minutes: other work on a shared machine skews timings."""
+    import os
+
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def llama_build_report() -> dict[str, Any]:
+    """llama-cpp-python's version, the CPU features compiled into llama.cpp and the CMake flags of scripts/setup.sh."""
+    from assistant.llm import llama_build
+
+    flags_file = ROOT / ".venv" / "llama-cmake-args.txt"
+    flags = flags_file.read_text(encoding="utf-8").strip() if flags_file.exists() else "(unknown: run make setup)"
+    return {**llama_build(), "cmake_args": flags}

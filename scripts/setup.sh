@@ -45,6 +45,7 @@ if [ ! -f "$stamp" ]; then
     rm -rf "$wheel_dir"; mv "$wheel_dir.partial" "$wheel_dir"
   fi
   $VPY -m pip install --quiet --force-reinstall --no-deps "$wheel_dir"/llama_cpp_python-*.whl
+  printf '%s\n' "$flags" > .venv/llama-cmake-args.txt  # benchmarks record how llama.cpp was built
   $VPY -m pip install --quiet -c requirements.lock -e '.[dev]'
   rm -f .venv/.setup-*; touch "$stamp"
 fi

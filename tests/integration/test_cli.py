@@ -19,6 +19,8 @@ PY = sys.executable
 
 
 def run(*args: str, timeout: float = 600, **kw) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    if "stderr" in kw:  # merged into stdout: the order of what the user sees
+        return subprocess.run([PY, "-m", *args], cwd=ROOT, stdout=subprocess.PIPE, text=True, timeout=timeout, **kw)
     return subprocess.run([PY, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, **kw)
 
 
@@ -80,6 +82,22 @@ def test_ask_json_extractive(indexed: tuple[Path, Path]) -> None:
     assert "72" in answer["answer"] and not answer["abstained"] and answer["backend"] == "extractive"
     assert answer["citations"][0]["source"] == "004_2f689f248befe050.txt" and "72" in answer["citations"][0]["quote"]
     assert answer["passages"][0]["rank"] == 1
+
+
+def test_ask_prints_the_sources_before_the_answer_streams(indexed: tuple[Path, Path]) -> None:
+    question = "Combien de médecins vietnamiens ont été formés au CHU de Clermont-Ferrand depuis 1991 ?"
+    env = {**os.environ, "ASSISTANT_LLM_MODEL": "qwen2.5-coder-0.5b-instruct"}
+    result = run(
+        "assistant", "ask", question, "--data", str(indexed[1]), "--backend", "llamacpp", env=env, stderr=subprocess.STDOUT
+    )
+    out = result.stdout
+    assert result.returncode == 0, out
+    listed = out.index("Passages trouvés :")
+    first_source = out.index("  [1] ", listed)
+    answer_line = out.index("─" * 60)
+    streamed = out[out.index("\n", first_source) : answer_line]
+    assert listed < first_source < answer_line and streamed.strip(), "the passages come first, then the streamed answer"
+    assert "premier mot" in out[answer_line:]
 
 
 def test_ask_rejects_an_empty_question(indexed: tuple[Path, Path]) -> None:

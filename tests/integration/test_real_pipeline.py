@@ -8,6 +8,7 @@ import pytest
 
 from assistant.evaluation.golden import first_support_rank, load_golden
 from assistant.pipeline import Assistant
+from assistant.prompts import fixed_start
 from assistant.retrieval import Retriever
 from index.manifest import read_manifest
 from index.store import Store, StoreError
@@ -107,3 +108,39 @@ def test_real_embeddings_tell_an_answer_from_a_real_figure_on_another_subject(re
         english.reason,
         english.relevance,
     )
+
+
+def test_llama_cpp_reads_the_shared_system_message_once(retriever: Retriever, small_llm) -> None:  # type: ignore[no-untyped-def]
+    """After a warm-up, a question (French or English) evaluates only what follows the system message."""
+    assistant = Assistant(retriever, small_llm, top_k=3)
+    system_tokens = small_llm.count_tokens(assistant.system_prompt())
+    assistant.warm_up()
+    evaluated = []
+    for question in ("Qui préside la French Healthcare Alliance China ?", "When was the intergovernmental agreement signed?"):
+        before = small_llm.counters()["prompt_tokens"]
+        answer = assistant.ask(question)
+        evaluated.append(small_llm.counters()["prompt_tokens"] - before)
+        assert answer.prompt_tokens is not None and system_tokens > 100
+        # the chat template adds a few tokens of its own around the messages
+        assert 0 < evaluated[-1] <= answer.prompt_tokens - system_tokens + 16, (evaluated, answer.prompt_tokens, system_tokens)
+    # a request that starts differently reads everything again: the counters do see a full prompt
+    before = small_llm.counters()["prompt_tokens"]
+    for _ in small_llm.stream([{"role": "system", "content": "Autre consigne. " + assistant.system_prompt()}], 1):
+        pass
+    assert small_llm.counters()["prompt_tokens"] - before >= system_tokens
+
+
+def test_a_follow_up_rewrite_starts_from_the_kept_instructions(retriever: Retriever, small_llm) -> None:  # type: ignore[no-untyped-def]
+    """The rewrite's fixed instructions are read at warm-up, not again after every answer has overwritten them."""
+    assistant = Assistant(retriever, small_llm, top_k=3)
+    assistant.warm_up()
+    assistant.ask("Qui préside la French Healthcare Alliance China ?")  # the context now holds this answer's prompt
+    prompt = assistant.prompts.rewrite.format(history="« Qui préside la FHAC ? »", question="Et son co-président ?")
+    messages = [{"role": "system", "content": assistant.system_prompt()}, {"role": "user", "content": prompt}]
+    before = small_llm.counters()["prompt_tokens"]
+    for _ in small_llm.stream(messages, 4):
+        pass
+    evaluated = small_llm.counters()["prompt_tokens"] - before
+    fixed = small_llm.count_tokens(assistant.system_prompt()) + small_llm.count_tokens(fixed_start(assistant.prompts.rewrite))
+    total = small_llm.count_tokens(assistant.system_prompt()) + small_llm.count_tokens(prompt)
+    assert 0 < evaluated <= total - fixed + 16, (evaluated, total, fixed)
