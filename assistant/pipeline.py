@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from assistant.citations import CheckedSentence, Citation, Similarity, cite, ren
 from assistant.config import Settings
 from assistant.errors import AnsweringError
 from assistant.llm import ChatBackend, ExtractiveBackend, Message
+from assistant.model_queue import ModelQueue, Waiting
 from assistant.prompts import LANGUAGE_INSTRUCTIONS, LANGUAGE_NAMES, REFUSALS, Prompts, load_prompts, quote_passage
 from assistant.retrieval import Passage, Retriever
 from assistant.text import detect_language, normalize, split_sentences, tokenize
@@ -134,6 +136,7 @@ class Assistant:
         max_answer_tokens: int = 320,
         drop_unsupported: bool = False,
         similarity: Similarity | None = None,
+        model_queue: ModelQueue | None = None,
     ) -> None:
         self.retriever = retriever
         self.backend = backend
@@ -145,6 +148,7 @@ class Assistant:
         self.max_answer_tokens = max_answer_tokens
         self.drop_unsupported = drop_unsupported
         self.similarity = similarity if similarity is not None else embedding_similarity(retriever.embedder)
+        self.model_queue = model_queue or ModelQueue()  # every model call waits its turn here, first come first served
 
     @classmethod
     def from_settings(cls, settings: Settings, retriever: Retriever, backend: ChatBackend, backend_note: str = "") -> Assistant:
@@ -170,9 +174,17 @@ class Assistant:
         return final
 
     def stream(
-        self, question: str, history: Sequence[dict[str, str]] | None = None, sources: Sequence[str] | None = None
-    ) -> Iterator[Retrieved | str | Answer]:
-        """Yield the passages found (Retrieved), then text deltas as the answer is written, then the checked Answer."""
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None = None,
+        sources: Sequence[str] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Retrieved | Waiting | str | Answer]:
+        """Yield the passages found (Retrieved), the queue position while the model is busy (Waiting),
+        then text deltas as the answer is written, then the checked Answer.
+
+        Setting ``cancel`` stops the answer (``GenerationCancelled``) and frees the model.
+        """
         started = time.perf_counter()
         question = self.validate(question)
         language = detect_language(question)
@@ -229,7 +241,10 @@ class Assistant:
         # a follow-up is answered as its standalone form, so that "le", "son"... are resolved
         messages = self.messages(standalone if history else question, passages, language)
         pieces: list[str] = []
-        for delta in self.backend.stream(messages, self.max_answer_tokens):
+        for delta in self.model_queue.stream(self.backend, messages, self.max_answer_tokens, cancel):
+            if isinstance(delta, Waiting):
+                yield delta
+                continue
             if not pieces:
                 timings["first_token"] = time.perf_counter() - started
             pieces.append(delta)
@@ -276,7 +291,7 @@ class Assistant:
         system = self.system_prompt(detect_language(question))
         try:
             messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
-            rewritten = "".join(self.backend.stream(messages, 48)).strip()
+            rewritten = "".join(d for d in self.model_queue.stream(self.backend, messages, 48) if isinstance(d, str)).strip()
         except Exception:  # a failed rewrite must not cost the answer
             log.exception("rewrite failed; using the previous question as context")
             return fallback
