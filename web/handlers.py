@@ -134,6 +134,11 @@ STOPPED = "\n\n_⏹ Réponse arrêtée._"
 ChatUpdate = tuple[list[dict[str, Any]], str, Answer | None, Any]
 
 
+def _snapshot(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A copy of the messages as they are now (the handler keeps editing its own)."""
+    return [{**m, "metadata": dict(m["metadata"])} if "metadata" in m else dict(m) for m in history]
+
+
 def respond(
     service: WebService, message: str, history: list[dict[str, Any]] | None, filters: list[str] | None, request: gr.Request
 ) -> Iterator[ChatUpdate]:
@@ -143,7 +148,7 @@ def respond(
     history.append({"role": "user", "content": plain_markdown(message or "")})
     answer_msg: dict[str, Any] = {"role": "assistant", "content": SEARCHING}
     history.append(answer_msg)
-    yield history, "", None, gr.update()
+    yield _snapshot(history), "", None, gr.update()
     sources_msg: dict[str, Any] | None = None
     language, raw = "fr", ""
     final: Answer | None = None
@@ -168,22 +173,22 @@ def respond(
             else:
                 raw += item
                 answer_msg["content"] = plain_markdown(raw)
-            yield history, "", None, gr.update()
+            yield _snapshot(history), "", None, gr.update()
     except GenerationCancelled:
         answer_msg["content"] = (plain_markdown(raw) if raw else "") + STOPPED
         if sources_msg is not None:
             sources_msg["metadata"] = {**sources_msg["metadata"], "status": "done"}
-        yield history, "", None, gr.update()
+        yield _snapshot(history), "", None, gr.update()
         return
     except Exception as exc:  # every failure reaches the user as a sentence, never a traceback
         answer_msg["content"] = f"⚠ {user_message(exc)}"
         if sources_msg is not None:
             sources_msg["metadata"] = {**sources_msg["metadata"], "status": "done"}
-        yield history, "", None, gr.update()
+        yield _snapshot(history), "", None, gr.update()
         return
     if final is None:  # the pipeline always ends with an Answer; say so rather than hang if not
         answer_msg["content"] = f"⚠ {user_message(RuntimeError('stream ended without an answer'))}"
-        yield history, "", None, gr.update()
+        yield _snapshot(history), "", None, gr.update()
         return
     title = "Sources" if final.citations else "Passages les plus proches"
     block = {"role": "assistant", "content": sources_markdown(final), "metadata": {"title": title, "status": "done"}}
@@ -193,7 +198,7 @@ def respond(
     else:
         history.insert(len(history) - 1, block)
     answer_msg["content"] = answer_markdown(final.text, final.abstained, final.language)
-    yield history, "", final, gr.update(choices=source_choices(final), value=None)
+    yield _snapshot(history), "", final, gr.update(choices=source_choices(final), value=None)
 
 
 def stop_answer(service: WebService, request: gr.Request) -> None:

@@ -180,7 +180,9 @@ class SecurityMiddleware:
                 if content_type.startswith(b"text/html"):
                     start = message  # held until the whole page is read, to hash its inline scripts
                     return
-                message["headers"] = headers + SECURITY_HEADERS + [(b"content-security-policy", content_security_policy().encode())]
+                message["headers"] = (
+                    headers + SECURITY_HEADERS + [(b"content-security-policy", content_security_policy().encode())]
+                )
                 await send(message)
                 return
             if start is not None and message["type"] == "http.response.body":
@@ -257,7 +259,9 @@ def add_routes(app: FastAPI, service: WebService, root_path: str) -> None:
             return JSONResponse({"detail": str(exc)}, status_code=status)
         service.throttle.succeeded(name)
         token = service.sessions.open(user)
-        response: Response = RedirectResponse(f"{root}/", status_code=303) if wants_html(request) else JSONResponse({"success": True})
+        response: Response = (
+            RedirectResponse(f"{root}/", status_code=303) if wants_html(request) else JSONResponse({"success": True})
+        )
         response.set_cookie(
             SESSION_COOKIE,
             token,
@@ -350,7 +354,7 @@ def server_config(app: FastAPI, host: str, port: int, trusted_proxies: str) -> u
         forwarded_allow_ips=trusted_proxies,
         server_header=False,
         log_level="warning",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=2,
     )
 
 

@@ -91,7 +91,9 @@ def parse_users(raw: Any, users_file: Path | str = "users.json") -> UsersFile:
             )
             continue
         if not parsed.password.startswith("$argon2id$"):
-            problems[name] = f"« {name} » : empreinte de mot de passe inconnue ; redéfinissez-la avec « {reset_command(name, users_file)} »."
+            problems[name] = (
+                f"« {name} » : empreinte de mot de passe inconnue ; redéfinissez-la avec « {reset_command(name, users_file)} »."
+            )
             continue
         users[name] = User(name, parsed.password, parsed.admin)
     return UsersFile(users, problems, legacy)
@@ -101,7 +103,9 @@ def read_users_file(path: Path) -> UsersFile:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise UsersFileError(f"Fichier d'utilisateurs introuvable : {path}. Créez-le avec « {reset_command('NOM', path)} ».") from exc
+        raise UsersFileError(
+            f"Fichier d'utilisateurs introuvable : {path}. Créez-le avec « {reset_command('NOM', path)} »."
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise UsersFileError(f"Fichier d'utilisateurs illisible ({path}) : {exc}.") from exc
     except json.JSONDecodeError as exc:
