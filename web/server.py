@@ -10,8 +10,8 @@ through ``SecurityMiddleware`` first:
   served — the app is bound to 127.0.0.1 and a web page elsewhere cannot reach
   it through DNS rebinding;
 - on every response: a Content-Security-Policy (scripts from this app only, the
-  page's inline scripts by hash; no outside image, font, form, frame or
-  connection), ``nosniff``, no framing, no referrer.
+  page's inline scripts by hash, no inline handlers; no outside image, font, form,
+  frame or connection), ``nosniff``, no framing, no referrer.
 
 Documents leave the server only through ``/document/…``: files of the index, as
 downloads (``Content-Disposition: attachment``), never rendered in the app's origin.
@@ -61,7 +61,9 @@ def content_security_policy(script_hashes: list[str] | None = None) -> str:
     return "; ".join(
         [
             "default-src 'self'",
-            f"script-src 'self' {scripts}".strip(),
+            # 'unsafe-eval': Gradio's gr.HTML renders its template with the Function constructor.
+            # No 'unsafe-inline': the page's own inline scripts are allowed by hash, nothing injected runs.
+            f"script-src 'self' 'unsafe-eval' {scripts}".strip(),
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data: blob:",
             "font-src 'self' data:",
