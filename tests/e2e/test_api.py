@@ -10,7 +10,7 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-from tests.e2e.conftest import USERS, RunningApp, login
+from tests.e2e.conftest import RunningApp
 
 QUESTION = "Combien de médecins et personnels de santé vietnamiens ont été formés au CHU de Clermont-Ferrand depuis 1991 ?"
 
@@ -158,70 +158,3 @@ def test_upload_refuses_path_escapes_and_wrong_types(web_app: RunningApp, tmp_pa
 def test_server_refuses_oversized_upload(web_app: RunningApp) -> None:
     response = httpx.post(f"{web_app.url}gradio_api/upload", files={"files": ("gros.txt", b"a" * 1_500_000)}, timeout=30)
     assert response.status_code == 413
-
-
-def test_login_protects_data_and_admin_functions(web_app_login: RunningApp) -> None:
-    url = web_app_login.url
-    assert httpx.get(f"{url}config", timeout=10).status_code == 401
-    assert httpx.get(f"{url}gradio_api/info", timeout=10).status_code == 401
-    page = httpx.get(url, headers={"accept": "text/html"}, timeout=10)
-    assert page.status_code == 303 and page.headers["location"].endswith("/login")
-    bob = Client(url, auth=("bob", USERS["bob"][0]), verbose=False)
-    out = bob.predict(QUESTION, [], api_name="/ask")
-    assert "72" in out["answer"], "a signed-in user can chat"
-    for api_name in ("/rebuild", "/status"):
-        with pytest.raises(Exception, match="réservée aux administrateurs"):
-            bob.predict(api_name=api_name)
-    alice = Client(url, auth=("alice", USERS["alice"][0]), verbose=False)
-    status = alice.predict(api_name="/status")
-    assert "5 documents" in status[0]
-    with pytest.raises(Exception, match="Could not login"):
-        Client(url, auth=("bob", "mauvais"), verbose=False)
-
-
-def test_staff_cannot_upload_even_to_gradio_own_route(web_app_login: RunningApp) -> None:
-    bob = login(web_app_login.url, "bob")
-    response = bob.post("gradio_api/upload", files={"files": ("x.txt", b"contenu")})
-    assert response.status_code == 403 and "administrateurs" in response.json()["detail"]
-    alice = login(web_app_login.url, "alice")
-    assert alice.post("gradio_api/upload", files={"files": ("x.txt", b"contenu")}).status_code == 200
-
-
-def test_repeated_failures_lock_the_name(web_app_login: RunningApp) -> None:
-    client = httpx.Client(base_url=web_app_login.url, timeout=30)
-    codes = [client.post("login", data={"username": "mallory", "password": f"essai-{i}"}).status_code for i in range(5)]
-    assert codes == [401] * 5
-    locked = client.post("login", data={"username": "mallory", "password": "essai-6"})
-    assert locked.status_code == 429 and "Trop d'essais" in locked.json()["detail"]
-    form = client.post("login", data={"username": "mallory", "password": "x"}, headers={"accept": "text/html"})
-    assert "Trop d&#x27;essais" in form.text or "Trop d'essais" in form.text, "the login page says it in French"
-
-
-def test_documents_are_downloads_of_indexed_files_only(web_app_login: RunningApp) -> None:
-    bob = login(web_app_login.url, "bob")
-    response = bob.get("document/000_1bb8a8b098313e5b.txt")
-    assert response.status_code == 200
-    assert response.headers["content-disposition"].startswith("attachment")
-    assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["content-type"] == "application/octet-stream"
-    (web_app_login.docs / "pas-indexe.txt").write_text("secret")
-    assert bob.get("document/pas-indexe.txt").status_code == 404
-    assert bob.get("document/..%2Fusers.json").status_code == 404
-    file_route = bob.get(f"gradio_api/file={web_app_login.docs / '000_1bb8a8b098313e5b.txt'}")
-    assert file_route.status_code in (403, 404), "the documents folder is not served by Gradio"
-    assert httpx.get(f"{web_app_login.url}document/000_1bb8a8b098313e5b.txt").status_code == 401
-
-
-def test_every_page_has_a_content_security_policy(web_app_login: RunningApp) -> None:
-    bob = login(web_app_login.url, "bob")
-    for path, headers in (("", {"accept": "text/html"}), ("login", {}), ("config", {})):
-        response = bob.get(path, headers=headers)
-        csp = response.headers["content-security-policy"]
-        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "form-action 'self'" in csp
-        assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0], "scripts only from the app, by hash"
-
-
-def test_without_users_only_local_host_names_are_served(web_app: RunningApp) -> None:
-    assert httpx.get(web_app.url, timeout=10).status_code == 200
-    rebinding = httpx.get(web_app.url, headers={"host": "attaquant.example:7860"}, timeout=10)
-    assert rebinding.status_code == 403 and "localhost" in rebinding.text
