@@ -190,7 +190,10 @@ class LlamaCppBackend:
     def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
         chat = self._chat()
         lock = _GENERATE_LOCKS.setdefault(str(self.model_path), threading.Lock())
-        with lock:  # one llama.cpp context serves one answer at a time
+        # One llama.cpp context serves one answer at a time. The pipeline reaches this through
+        # assistant.model_queue, which iterates it from its own thread into a buffer: the lock is
+        # held while tokens are computed, never while a slow reader takes them.
+        with lock:
             try:
                 for chunk in chat.stream(
                     [(m["role"], m["content"]) for m in messages], max_tokens=max_tokens, temperature=self.temperature
