@@ -206,3 +206,18 @@ def test_simultaneous_questions_through_every_endpoint_are_served_one_at_a_time_
     finally:
         for _ in app_iter:
             pass
+
+
+def test_host_names_and_script_hashes() -> None:
+    import base64
+    import hashlib
+
+    from web.server import _host_name, content_security_policy, script_hashes
+
+    assert _host_name("localhost:7860") == "localhost" and _host_name("127.0.0.1") == "127.0.0.1"
+    assert _host_name("[::1]:7860") == "[::1]" and _host_name("Attaquant.Example:80") == "attaquant.example"
+    page = b"<script>a()</script><script src='x.js'></script><script type=module>b()</script>"
+    expected = [base64.b64encode(hashlib.sha256(s).digest()).decode() for s in (b"a()", b"b()")]
+    assert script_hashes(page) == expected, "inline scripts only, each by its exact text"
+    policy = content_security_policy(expected)
+    assert all(f"'sha256-{h}'" in policy for h in expected) and "https:" not in policy and "*" not in policy
