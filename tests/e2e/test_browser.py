@@ -29,7 +29,7 @@ EVIL = "evil.example"
 HOSTILE_PAGE = f"""<!doctype html><html><head>
 <title>Partenariat &lt;img src=https://{EVIL}/titre.png onerror="window.pwned='titre'"&gt;</title>
 <script>window.pwned = 'document';</script></head>
-<body><h1>Partenariat hospitalier Dakar–Bordeaux</h1>
+<body><h1>Partenariat &lt;img src=https://{EVIL}/titre.png onerror="window.pwned='titre'"&gt;</h1>
 <p>Le partenariat hospitalier entre Dakar et Bordeaux a été signé en 2021 et forme chaque année 12 sages-femmes.</p>
 <p><img src="https://{EVIL}/doc.png" onerror="window.pwned='img'"> Texte &lt;script&gt;window.pwned='texte'&lt;/script&gt;
 ![](https://{EVIL}/markdown.png) &lt;form action=https://{EVIL}&gt;&lt;input name=p&gt;&lt;/form&gt;</p>
@@ -201,7 +201,7 @@ def test_hostile_document_answer_and_title_run_nothing_and_fetch_nothing(
     answer = page.get_by_test_id("bot").last
     text = answer.inner_text()
     assert "2021" in text and "onerror" in text, "the hostile answer is shown, as text"
-    assert answer.locator("img, form, input, script, meta, iframe").count() == 0
+    assert answer.locator("img[src*='evil'], form, script, meta, iframe, [onerror]").count() == 0
     sources = page.locator(".thought-group", has_text="Sources")
     sources.locator(".title").first.click()
     sources.locator(".content").wait_for()
