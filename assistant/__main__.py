@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from assistant.config import Settings
 from assistant.llm import BackendUnavailable, GenerationError, make_backend
+from assistant.model_queue import Waiting
 from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved, embedding_similarity
 from assistant.retrieval import EmptyIndexError, Retriever
 from index.embeddings import SentenceTransformerEmbedder
@@ -119,6 +120,9 @@ def ask(
                     for p in item.passages:
                         typer.echo(f"  [{p.rank}] {p.title} — {p.source} ({p.location})", err=True)
                     typer.echo("", err=True)
+            elif isinstance(item, Waiting):
+                if not as_json and item.position:
+                    typer.echo(f"(en attente du modèle : {item.position} question(s) avant la vôtre)", err=True)
             elif not as_json:
                 sys.stdout.write(item)
                 sys.stdout.flush()
@@ -309,16 +313,11 @@ def add_user(
     users_file: Annotated[Path, typer.Option("--file", help="Fichier JSON des utilisateurs (hors du dépôt).")],
     admin: Annotated[bool, typer.Option("--admin", help="Donner l'accès à la page Admin.")] = False,
 ) -> None:
-    """Ajoute ou met à jour un utilisateur (le mot de passe est demandé, seule son empreinte est gardée)."""
-    from assistant.service import hash_password
+    """Ajoute un utilisateur ou redéfinit son mot de passe (même commande que « python -m web add-user »)."""
+    # Users belong to the web layer; the command people know stays here and hands over.
+    from web.__main__ import add_user as web_add_user
 
-    password = typer.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise fail("mot de passe trop court (8 caractères au moins).")
-    users = json.loads(users_file.read_text(encoding="utf-8")) if users_file.exists() else {}
-    users[name] = {"password_sha256": hash_password(password, name), "admin": admin}
-    users_file.write_text(json.dumps(users, indent=1, ensure_ascii=False), encoding="utf-8")
-    typer.echo(f"Utilisateur « {name} » enregistré dans {users_file}{' (administrateur)' if admin else ''}.")
+    web_add_user(name, users_file, admin)
 
 
 def main() -> None:

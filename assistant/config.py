@@ -101,9 +101,17 @@ class Settings(IndexSettings):
     host: str = Field("127.0.0.1", description="Address the web chat listens on.")
     port: int = Field(7860, ge=0, le=65535, description="Port of the web chat.")
     users_file: Path | None = Field(
-        None, description="JSON file of users: {name: {password_sha256, admin}}; none: no login, local only."
+        None,
+        description="JSON file of users ({name: {password (Argon2id), admin: true|false}}, written by add-user); none: no login, local only.",
     )
     max_upload_mb: float = Field(20.0, gt=0, description="Largest file accepted by the upload form, in MB.")
+    max_upload_files: int = Field(20, ge=1, description="Most files accepted in one upload.")
+    root_path: str = Field(
+        "", description="Path prefix when served behind a reverse proxy (e.g. /assistant); empty: served at the root."
+    )
+    trusted_proxies: str = Field(
+        "127.0.0.1", description="Addresses of reverse proxies whose X-Forwarded-For/-Proto headers are believed."
+    )
 
     @property
     def feedback_file(self) -> Path:

@@ -47,8 +47,6 @@ class ChatBackend(Protocol):
     def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]: ...
 
 
-
-
 class ExtractiveBackend:
     """No language model: quotes the passage sentence that best answers the question.
 
@@ -576,6 +574,9 @@ class LlamaCppBackend:
 
     def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
         chat = self._chat()
+        # One llama.cpp context serves one answer at a time. The pipeline reaches this through
+        # assistant.model_queue, which iterates it from its own thread into a buffer: the lock is
+        # held while tokens are computed, never while a slow reader takes them.
         with self._lock():  # one llama.cpp context serves one answer at a time
             try:
                 yield from self._generate(chat, messages, max_tokens)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from assistant.config import Settings
 from assistant.context import ContextSelector
 from assistant.errors import AnsweringError
 from assistant.llm import ChatBackend, Message
+from assistant.model_queue import ModelQueue, Waiting
 from assistant.prompts import LANGUAGE_INSTRUCTIONS, REFUSALS, Prompts, fixed_start, load_prompts, passage_lines
 from assistant.relevance import Corpus, Relevance, RelevanceRule, assess
 from assistant.retrieval import Passage, Retriever
@@ -151,6 +153,7 @@ class Assistant:
         similarity: Similarity | None = None,
         relevance_rule: RelevanceRule | None = None,
         context: ContextSelector | None = None,
+        model_queue: ModelQueue | None = None,
     ) -> None:
         self.retriever = retriever
         self.backend = backend
@@ -165,6 +168,7 @@ class Assistant:
         self.relevance_rule = relevance_rule or RelevanceRule()
         self._corpus: tuple[int, Corpus] | None = None
         self.context = context or ContextSelector()
+        self.model_queue = model_queue or ModelQueue()  # every model call waits its turn here, first come first served
 
     @classmethod
     def from_settings(cls, settings: Settings, retriever: Retriever, backend: ChatBackend, backend_note: str = "") -> Assistant:
@@ -206,9 +210,17 @@ class Assistant:
         return final
 
     def stream(
-        self, question: str, history: Sequence[dict[str, str]] | None = None, sources: Sequence[str] | None = None
-    ) -> Iterator[Retrieved | str | Answer]:
-        """Yield the passages found (Retrieved), then text deltas as the answer is written, then the checked Answer."""
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None = None,
+        sources: Sequence[str] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Retrieved | Waiting | str | Answer]:
+        """Yield the passages found (Retrieved), the queue position while the model is busy (Waiting),
+        then text deltas as the answer is written, then the checked Answer.
+
+        Setting ``cancel`` stops the answer (``GenerationCancelled``) and frees the model.
+        """
         started = time.perf_counter()
         question = self.validate(question)
         language = detect_language(question)
@@ -252,7 +264,10 @@ class Assistant:
         # a follow-up is answered as its standalone form, so that "le", "son"... are resolved
         messages = self.messages(standalone if history else question, passages, language)
         pieces: list[str] = []
-        for delta in self.backend.stream(messages, self.max_answer_tokens):
+        for delta in self.model_queue.stream(self.backend, messages, self.max_answer_tokens, cancel):
+            if isinstance(delta, Waiting):
+                yield delta
+                continue
             if not pieces:
                 timings["first_token"] = time.perf_counter() - started
             pieces.append(delta)
@@ -328,7 +343,7 @@ class Assistant:
         # so neither this call nor the answer after it pays for it again.
         try:
             messages = [{"role": "system", "content": self.system_prompt()}, {"role": "user", "content": prompt}]
-            rewritten = "".join(self.backend.stream(messages, 48)).strip()
+            rewritten = "".join(d for d in self.model_queue.stream(self.backend, messages, 48) if isinstance(d, str)).strip()
         except Exception:  # a failed rewrite must not cost the answer
             log.exception("rewrite failed; using the previous question as context")
             return fallback

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# What the test suite needs beyond the application: a real Chromium for the browser tests, and the
+# What the test suite needs beyond the application: a real Chromium for the browser tests; the
 # tools that build and check the real-document corpus and the format tests (LibreOffice, a real
-# office suite that writes .odt/.odp and converts to PDF; poppler; a French word list).
+# office suite that writes .odt/.odp and converts to PDF; poppler; a French word list); nginx and
+# openssl for the test behind an HTTPS reverse proxy with a path prefix.
 set -euo pipefail
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 if [ ! -x /usr/bin/chromium ]; then
@@ -22,4 +23,9 @@ if [ -n "$corpus_pkgs" ]; then
   echo "[setup] installation de$corpus_pkgs (paquets Debian) pour le corpus de documents réels"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $corpus_pkgs >/dev/null
+fi
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "[setup] installation de nginx (paquet Debian) pour tester l'assistant derrière un proxy HTTPS"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light openssl >/dev/null
 fi

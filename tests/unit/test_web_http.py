@@ -1,0 +1,226 @@
+"""The HTTP layer with fast fakes (bag-of-words embedder, scripted model) over real uvicorn, Gradio and Chroma:
+login, lockout, roles on Gradio's own routes, document downloads, CSP, Host check."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import RunningApp, login, start_app
+from tests.fakes import HashEmbedder, ScriptedBackend
+
+
+@pytest.fixture(scope="module")
+def web_app_login(tmp_path_factory) -> Iterator[RunningApp]:  # type: ignore[no-untyped-def]
+    backend = ScriptedBackend(fn=lambda messages: "Réponse scriptée.")
+    yield from start_app(tmp_path_factory.mktemp("http"), HashEmbedder(), backend, users=True)
+
+
+@pytest.fixture(scope="module")
+def web_app(tmp_path_factory) -> Iterator[RunningApp]:  # type: ignore[no-untyped-def]
+    backend = ScriptedBackend(fn=lambda messages: "Réponse scriptée.")
+    yield from start_app(tmp_path_factory.mktemp("http-local"), HashEmbedder(), backend)
+
+
+def test_staff_cannot_upload_even_to_gradio_own_route(web_app_login: RunningApp) -> None:
+    bob = login(web_app_login.url, "bob")
+    response = bob.post("gradio_api/upload", files={"files": ("x.txt", b"contenu")})
+    assert response.status_code == 403 and "administrateurs" in response.json()["detail"]
+    alice = login(web_app_login.url, "alice")
+    assert alice.post("gradio_api/upload", files={"files": ("x.txt", b"contenu")}).status_code == 200
+
+
+def test_repeated_failures_lock_the_name(web_app_login: RunningApp) -> None:
+    client = httpx.Client(base_url=web_app_login.url, timeout=30)
+    codes = [client.post("login", data={"username": "mallory", "password": f"essai-{i}"}).status_code for i in range(5)]
+    assert codes == [401] * 5
+    locked = client.post("login", data={"username": "mallory", "password": "essai-6"})
+    assert locked.status_code == 429 and "Trop d'essais" in locked.json()["detail"]
+    form = client.post("login", data={"username": "mallory", "password": "x"}, headers={"accept": "text/html"})
+    assert "Trop d&#x27;essais" in form.text or "Trop d'essais" in form.text, "the login page says it in French"
+
+
+def test_documents_are_downloads_of_indexed_files_only(web_app_login: RunningApp) -> None:
+    bob = login(web_app_login.url, "bob")
+    response = bob.get("document/000_1bb8a8b098313e5b.txt")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith("attachment")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-type"] == "application/octet-stream"
+    (web_app_login.docs / "pas-indexe.txt").write_text("secret")
+    assert bob.get("document/pas-indexe.txt").status_code == 404
+    assert bob.get("document/..%2Fusers.json").status_code == 404
+    file_route = bob.get(f"gradio_api/file={web_app_login.docs / '000_1bb8a8b098313e5b.txt'}")
+    assert file_route.status_code in (403, 404), "the documents folder is not served by Gradio"
+    assert httpx.get(f"{web_app_login.url}document/000_1bb8a8b098313e5b.txt").status_code == 401
+
+
+def test_every_page_has_a_content_security_policy(web_app_login: RunningApp) -> None:
+    bob = login(web_app_login.url, "bob")
+    for path, headers in (("", {"accept": "text/html"}), ("login", {}), ("config", {})):
+        response = bob.get(path, headers=headers)
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "form-action 'self'" in csp
+        assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0], "scripts only from the app, by hash"
+
+
+def test_without_users_only_local_host_names_are_served(web_app: RunningApp) -> None:
+    assert httpx.get(web_app.url, timeout=10).status_code == 200
+    rebinding = httpx.get(web_app.url, headers={"host": "attaquant.example:7860"}, timeout=10)
+    assert rebinding.status_code == 403 and "localhost" in rebinding.text
+
+
+def test_login_protects_data_and_admin_functions_through_the_api(web_app_login: RunningApp) -> None:
+    from gradio_client import Client
+
+    from tests.e2e.conftest import USERS
+
+    url = web_app_login.url
+    for path in ("config", "gradio_api/info", "gradio_api/queue/data?session_hash=x", "theme.css"):
+        assert httpx.get(f"{url}{path}", timeout=10).status_code == 401, path
+    page = httpx.get(url, headers={"accept": "text/html"}, timeout=10)
+    assert page.status_code == 303 and page.headers["location"].endswith("/login")
+    bob = Client(url, auth=("bob", USERS["bob"][0]), verbose=False)
+    out = bob.predict("Accord intergouvernemental Vietnam France 1993", [], api_name="/ask")
+    assert out["passages"], "a signed-in user can ask"
+    for api_name in ("/rebuild", "/status", "/upload"):
+        with pytest.raises(Exception, match="réservée aux administrateurs"):
+            if api_name == "/upload":
+                bob.predict([], False, api_name=api_name)
+            else:
+                bob.predict(api_name=api_name)
+    alice = Client(url, auth=("alice", USERS["alice"][0]), verbose=False)
+    assert "5 documents" in alice.predict(api_name="/status")[0]
+    with pytest.raises(Exception, match="Could not login"):
+        Client(url, auth=("bob", "mauvais"), verbose=False)
+
+
+def test_removing_someone_from_the_users_file_ends_their_session_at_once(web_app_login: RunningApp) -> None:
+    import json
+    import os
+    import time
+
+    from web.users import write_user
+
+    users_file = web_app_login.service.settings.users_file
+    assert users_file is not None
+    write_user(users_file, "temporaire", "motdepasse-temp", admin=False)
+    time.sleep(1.1)  # the file is checked at most once a second
+    client = httpx.Client(base_url=web_app_login.url, timeout=30)
+    assert client.post("login", data={"username": "temporaire", "password": "motdepasse-temp"}).status_code == 200
+    assert client.get("config").status_code == 200
+    raw = json.loads(users_file.read_text())
+    del raw["temporaire"]
+    users_file.write_text(json.dumps(raw))
+    os.chmod(users_file, 0o600)
+    time.sleep(1.1)
+    assert client.get("config").status_code == 401, "revoked without a restart"
+
+
+class EchoSourceBackend:
+    """A slow scripted model that answers with the first words of the first passage it was given."""
+
+    name = "echo"
+    label = "écho (tests)"
+
+    def __init__(self) -> None:
+        self.active = 0
+        self.most_active = 0
+
+    def stream(self, messages, max_tokens):  # type: ignore[no-untyped-def]
+        import re
+        import time
+
+        self.active += 1
+        self.most_active = max(self.most_active, self.active)
+        try:
+            first = re.search(r"^\[1\] (?:… )?(\S+ \S+ \S+)", messages[-1]["content"], re.MULTILINE)
+            mark = first.group(1).replace(" ", "_") if first else "inconnue"
+            words = f"La source est {mark} [1] .".split(" ")
+            for i, word in enumerate(words * 3):
+                time.sleep(0.05)
+                yield word if i == 0 else " " + word
+        finally:
+            self.active -= 1
+
+
+def test_simultaneous_questions_through_every_endpoint_are_served_one_at_a_time_with_their_own_sources(
+    tmp_path_factory,  # type: ignore[no-untyped-def]
+) -> None:
+    import threading
+
+    from gradio_client import Client
+
+    backend = EchoSourceBackend()
+    embedder = HashEmbedder()
+    app_iter = start_app(tmp_path_factory.mktemp("concurrent"), embedder, backend)
+    app = next(app_iter)
+    questions = [
+        ("/chat", "Combien d'entreprises françaises la French Healthcare Alliance China fédère-t-elle ?"),
+        ("/ask", "Combien de médecins vietnamiens formés au CHU de Clermont-Ferrand depuis 1991 ?"),
+        ("/chat", "Accord intergouvernemental de coopération médicale Vietnam France signé en 1993"),
+        ("/ask", "dispositif se soigner"),
+        ("/chat", "diplomatie de la santé stratégie santé mondiale 2023-2027"),
+    ]
+    retriever = app.service.assistant.retriever
+    expected = {q: retriever.retrieve(q, 3).passages[0] for _, q in questions}
+    results: dict[str, tuple[str, str]] = {}
+    waiting: list[str] = []
+    barrier = threading.Barrier(len(questions))
+
+    def run(endpoint: str, question: str) -> None:
+        client = Client(app.url, verbose=False)
+        barrier.wait()
+        if endpoint == "/ask":
+            out = client.predict(question, [], api_name="/ask")
+            results[question] = (out["draft"], out["passages"][0]["source"])
+            client.close()
+            return
+        job = client.submit(question, [], None, api_name="/chat")
+        written = ""  # what the model wrote, as it streamed (the check may then abstain on an echo)
+        for update in job:
+            waiting.extend(str(m["content"]) for m in update[0] if "avant la vôtre" in str(m["content"]))
+            last = str(update[0][-1]["content"])
+            if "La source est" in last:
+                written = last
+        history = job.result()[0]
+        results[question] = (written, str(history[-2]["content"]))
+        client.close()
+
+    threads = [threading.Thread(target=run, args=q) for q in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    try:
+        assert len(results) == len(questions)
+        for _, question in questions:
+            answer, sources = results[question]
+            said = re.search(r"La source est (\S+)", answer)
+            assert said and said.group(1).replace("_", " ") in " ".join(expected[question].text.split()), (question, answer)
+            assert expected[question].source in sources
+        assert backend.most_active == 1, "one answer written at a time"
+        assert waiting, "those waiting saw their place in the queue"
+        queue = app.service.assistant.model_queue
+        assert queue.running() == 0 and queue.waiting() == 0
+    finally:
+        for _ in app_iter:
+            pass
+
+
+def test_host_names_and_script_hashes() -> None:
+    import base64
+    import hashlib
+
+    from web.server import _host_name, content_security_policy, script_hashes
+
+    assert _host_name("localhost:7860") == "localhost" and _host_name("127.0.0.1") == "127.0.0.1"
+    assert _host_name("[::1]:7860") == "[::1]" and _host_name("Attaquant.Example:80") == "attaquant.example"
+    page = b"<script>a()</script><script src='x.js'></script><script type=module>b()</script>"
+    expected = [base64.b64encode(hashlib.sha256(s).digest()).decode() for s in (b"a()", b"b()")]
+    assert script_hashes(page) == expected, "inline scripts only, each by its exact text"
+    policy = content_security_policy(expected)
+    assert all(f"'sha256-{h}'" in policy for h in expected) and "https:" not in policy and "*" not in policy

@@ -1,0 +1,183 @@
+"""What the web chat needs, without the web: answering, roles, documents, rebuilds, feedback.
+
+Gradio handlers (``web.handlers``) and HTTP routes (``web.server``) take this
+object; it holds no Gradio and can be tested without a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Settings
+from assistant.llm import make_backend
+from assistant.model_queue import Waiting
+from assistant.pipeline import Answer, Assistant, Retrieved
+from assistant.retrieval import Retriever
+from index.embeddings import SentenceTransformerEmbedder
+from index.manifest import read_manifest
+from index.store import Store
+from index.sync import Indexer, SyncBusyError, SyncReport
+from web.errors import AccessDenied, UploadError
+from web.feedback import FeedbackLog
+from web.uploads import save_upload
+from web.users import LoginThrottle, Sessions, UserStore
+
+log = logging.getLogger(__name__)
+
+ADMIN_ONLY = "Cette fonction est réservée aux administrateurs."
+
+
+class WebService:
+    """One per web-chat process: answers questions and runs rebuilds without blocking them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        assistant: Assistant | None = None,
+        indexer: Indexer | None = None,
+        users: UserStore | None = None,
+    ) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if assistant is None or indexer is None:
+            store = Store.open(settings.data_dir, settings.chroma_url)
+            embedder = SentenceTransformerEmbedder.from_settings(settings)
+            retriever = Retriever.from_settings(settings, store, embedder)
+            backend, note = make_backend(settings)
+            assistant = Assistant.from_settings(settings, retriever, backend, note)
+            indexer = Indexer.from_settings(settings, store, embedder)
+        self.assistant = assistant
+        self.indexer = indexer
+        self.users = users if users is not None else UserStore(settings.users_file)
+        self.sessions = Sessions(self.users)
+        self.throttle = LoginThrottle()
+        self.feedback = FeedbackLog(settings.data_dir)
+        self._rebuild_lock = threading.Lock()
+        self._cancels: dict[str, set[threading.Event]] = {}
+        self._cancels_lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the models and the current index now, so that the first question is not the slow one."""
+        for part in (self.assistant.retriever.embedder, self.assistant.backend):
+            load = getattr(part, "load", None)
+            if callable(load):
+                load()
+        try:  # the system message every request starts with, read once (llama.cpp keeps it)
+            self.assistant.warm_up()
+        except Exception:
+            log.exception("warm-up of the model failed; the first question will read the system message")
+        try:
+            self.assistant.retriever.snapshot()
+        except Exception:  # an empty index is reported when someone asks; starting must not fail
+            log.warning("no index to preload yet")
+
+    # -- roles ---------------------------------------------------------------
+    @property
+    def login_required(self) -> bool:
+        return self.users.login_required
+
+    def is_admin(self, username: str | None) -> bool:
+        if not self.login_required:
+            return True  # no login configured: local use only (bound to 127.0.0.1, Host checked)
+        user = self.users.get(username)
+        return bool(user and user.admin)
+
+    def require_admin(self, username: str | None) -> None:
+        if not self.is_admin(username):
+            log.warning("admin function refused to %r", username)
+            raise AccessDenied(ADMIN_ONLY)
+
+    # -- answering -----------------------------------------------------------
+    def stream(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]],
+        sources: Sequence[str] | None = None,
+        session: str | None = None,
+        user: str | None = None,
+    ) -> Iterator[Retrieved | Waiting | str | Answer]:
+        """Answer through the one model queue; ``cancel(session)`` stops it and frees the model."""
+        cancel = threading.Event()
+        key = session or ""
+        with self._cancels_lock:
+            self._cancels.setdefault(key, set()).add(cancel)
+        try:
+            for item in self.assistant.stream(question, history, sources or None, cancel):
+                if isinstance(item, Answer):
+                    self.feedback.record_answer(item, user)
+                yield item
+        finally:
+            with self._cancels_lock:
+                running = self._cancels.get(key, set())
+                running.discard(cancel)
+                if not running:
+                    self._cancels.pop(key, None)
+
+    def cancel(self, session: str | None) -> bool:
+        """Stop the answers being written for this session (the stop button); True when there was one."""
+        if not session:
+            return False
+        with self._cancels_lock:
+            events = list(self._cancels.get(session, ()))
+        for event in events:
+            event.set()
+        return bool(events)
+
+    def record_feedback(self, question: str, answer: str, liked: bool | None, comment: str = "", user: str | None = None) -> None:
+        self.feedback.record_feedback(question, answer, liked, comment, user)
+
+    def problems(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self.feedback.problems(limit)
+
+    # -- documents -----------------------------------------------------------
+    def save_upload(self, tmp_path: Path, original_name: str, overwrite: bool = False) -> str:
+        return save_upload(self.settings.docs_dir, tmp_path, original_name, self.settings.max_upload_mb, overwrite)
+
+    def check_upload_count(self, count: int) -> None:
+        if count > self.settings.max_upload_files:
+            raise UploadError(
+                f"Trop de fichiers à la fois ({count}, maximum {self.settings.max_upload_files}) : ajoutez-les en plusieurs fois."
+            )
+
+    def document_path(self, source: str) -> Path | None:
+        """The file of an indexed source; None for anything else (not indexed, outside the folder, missing)."""
+        manifest = read_manifest(self.settings.data_dir)
+        if manifest is None or source not in manifest.documents:
+            return None
+        docs = self.settings.docs_dir.resolve()
+        path = (docs / source).resolve()
+        return path if path.is_file() and docs in path.parents else None
+
+    def rebuild(self, progress: Callable[[int, int, str], None] | None = None) -> SyncReport:
+        """Sync the index; people keep getting answers from the previous index meanwhile."""
+        if not self._rebuild_lock.acquire(blocking=False):
+            raise SyncBusyError("Une reconstruction est déjà en cours : attendez qu'elle se termine.")
+        try:
+            return self.indexer.sync(progress=progress)
+        finally:
+            self._rebuild_lock.release()
+
+    def status(self) -> dict[str, Any]:
+        manifest = read_manifest(self.settings.data_dir)
+        last_path = self.settings.data_dir / "last-sync.json"
+        try:
+            last = json.loads(last_path.read_text(encoding="utf-8")) if last_path.exists() else None
+        except (OSError, json.JSONDecodeError):
+            last = None
+        return {
+            "documents": len(manifest.documents) if manifest else 0,
+            "chunks": manifest.chunks_total if manifest else 0,
+            "synced_at": manifest.synced_at if manifest else None,
+            "embedding": manifest.embedding if manifest else self.settings.embedding_model,
+            "sources": {s: d.title for s, d in sorted(manifest.documents.items())} if manifest else {},
+            "last_sync": last,
+            "user_problems": self.users.problems(),
+        }
+
+    def sources(self) -> list[str]:
+        return list(self.status()["sources"])
