@@ -22,6 +22,7 @@ from assistant.errors import AnsweringError
 from assistant.model_queue import GenerationCancelled, Waiting
 from assistant.pipeline import Answer, Retrieved
 from index.errors import IndexingError
+from index.render import RenderedPage, RenderError
 from web.errors import AccessDenied, UploadError
 from web.messages import user_message
 from web.render import (
@@ -225,7 +226,13 @@ def show_source(service: WebService, choice: str | None, answer: Answer | None) 
     before, after = service.assistant.retriever.neighbours(passage)
     path = service.document_path(passage.source)
     link = document_url(service.settings.root_path, passage.source) if path else None
-    return viewer_html(passage, before, after, quote, link)
+    image: RenderedPage | str | None = None
+    if path is not None and path.suffix.lower() == ".pdf" and passage.page and passage.unit == "page":
+        try:
+            image = service.page_image(passage.source, passage.page, quote or passage.text[:200])
+        except RenderError as exc:  # the text view stays; say why the page is not drawn
+            image = str(exc)
+    return viewer_html(passage, before, after, quote, link, image)
 
 
 def on_like(service: WebService, data: gr.LikeData, history: list[dict[str, Any]], request: gr.Request) -> None:

@@ -8,6 +8,7 @@ it is escaped with ``html.escape``. Only this module writes markup.
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from urllib.parse import quote
 
 from assistant.pipeline import Answer
 from assistant.retrieval import Passage
+from index.render import RenderedPage
 
 _CITATION = re.compile(r"\[\d{1,2}(?:\s*[,;]\s*\d{1,2})*\](?![(\[:])")
 
@@ -118,8 +120,31 @@ def document_url(root_path: str, source: str) -> str:
     return f"{root_path.rstrip('/')}/document/{quote(source, safe='/')}"
 
 
-def viewer_html(passage: Passage, before: str, after: str, quote_text: str, download: str | None) -> str:
-    """The passage in its document, every piece of text escaped; the original file as a download link."""
+def page_image_html(image: RenderedPage | str | None, page: int | None) -> str:
+    """The PDF page drawn by the server (an inline PNG: nothing fetched elsewhere), or why it is not shown."""
+    if image is None:
+        return ""
+    if isinstance(image, str):
+        return f"<p class='page-missing'>Aperçu de la page indisponible : {html.escape(image)}.</p>"
+    data = base64.b64encode(image.png).decode("ascii")
+    note = "passage surligné" if image.found else "passage non repéré sur l'image de la page"
+    return (
+        f"<figure class='page-image'><img src='data:image/png;base64,{data}' width='{image.width}' "
+        f"height='{image.height}' alt='Page {image.page} du document'>"
+        f"<figcaption>Page {image.page} telle qu'imprimée · {note}</figcaption></figure>"
+    )
+
+
+def viewer_html(
+    passage: Passage,
+    before: str,
+    after: str,
+    quote_text: str,
+    download: str | None,
+    image: RenderedPage | str | None = None,
+) -> str:
+    """The passage in its document, every piece of text escaped; the page as printed when it is a PDF page;
+    the original file as a download link."""
     main = html.escape(passage.text)
     if quote_text and quote_text in passage.text:
         b, _, a = passage.text.partition(quote_text)
@@ -131,14 +156,13 @@ def viewer_html(passage: Passage, before: str, after: str, quote_text: str, down
         if download
         else ""
     )
-    # Place for the page image with the quote highlighted (rendered from the PDF by the
-    # index layer, served by the app like the download): the integrator wires it here.
     return (
         f"<div class='source-view'><h4>{html.escape(passage.title)}</h4>"
         f"<p><span class='source-name'>{html.escape(passage.source)}</span> · {where}</p>"
         f"<div class='passage-before'>{html.escape(before[-400:])}</div>"
         f"<div class='passage-main'>{main}</div>"
-        f"<div class='passage-after'>{html.escape(after[:400])}</div>{link}</div>"
+        f"<div class='passage-after'>{html.escape(after[:400])}</div>{link}"
+        f"{page_image_html(image, passage.page)}</div>"
     )
 
 

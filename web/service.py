@@ -20,6 +20,7 @@ from assistant.pipeline import Answer, Assistant, Retrieved
 from assistant.retrieval import Retriever
 from index.embeddings import SentenceTransformerEmbedder
 from index.manifest import read_manifest
+from index.render import RenderedPage, RenderError, render_page
 from index.store import Store
 from index.sync import Indexer, SyncBusyError, SyncReport
 from web.errors import AccessDenied, UploadError
@@ -28,6 +29,8 @@ from web.uploads import save_upload
 from web.users import LoginThrottle, Sessions, UserStore
 
 log = logging.getLogger(__name__)
+
+PAGE_IMAGE_SIDE = 1100  # pixels on the page's longest side: readable in the viewer, a few hundred kB
 
 ADMIN_ONLY = "Cette fonction est réservée aux administrateurs."
 
@@ -152,6 +155,13 @@ class WebService:
         docs = self.settings.docs_dir.resolve()
         path = (docs / source).resolve()
         return path if path.is_file() and docs in path.parents else None
+
+    def page_image(self, source: str, page: int, quote: str = "") -> RenderedPage:
+        """The page of an indexed PDF as an image, the quote highlighted; RenderError says why not."""
+        path = self.document_path(source)
+        if path is None or path.suffix.lower() != ".pdf":
+            raise RenderError("aperçu réservé aux PDF de l'index")
+        return render_page(path, page, quote, max_side=PAGE_IMAGE_SIDE)
 
     def rebuild(self, progress: Callable[[int, int, str], None] | None = None) -> SyncReport:
         """Sync the index; people keep getting answers from the previous index meanwhile."""

@@ -23,6 +23,8 @@ CSS = """
 #backend-line p { margin: 0; color: #555; font-size: 0.9em; }
 .passage-before, .passage-after { color: #777; }
 .passage-main { background: #f6f6f0; padding: 0.4em; border-left: 3px solid #c9a227; }
+.page-image img { max-width: 100%; height: auto; border: 1px solid #ccc; }
+.page-image figcaption, .page-missing { font-size: 0.85em; color: #555; }
 mark { background: #ffe58a; }
 """
 

@@ -278,3 +278,40 @@ def test_web_errors_belong_to_the_answering_tree() -> None:
     assert len(classes) >= 6 and all(issubclass(c, AnsweringError) for c in classes)
     assert user_message(web.errors.UploadError("« x » refusé.")) == "« x » refusé."
     assert user_message(KeyError("bug")) == UNEXPECTED
+
+
+def test_source_viewer_draws_the_pdf_page_with_the_quote_highlighted(tmp_path: Path) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    from tests.unit.test_pdf_loader import make_pdf
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    lines = ["Rapport de mission hospitaliere", "", "Le jumelage entre Hue et Lyon compte 42 medecins formes depuis 2001."]
+    (docs / "mission.pdf").write_bytes(make_pdf([["Sommaire", "Page de garde"], lines]))
+    (docs / "note.txt").write_text("Le jumelage entre Hue et Lyon est suivi par une note de service.", encoding="utf-8")
+    draft = "Le jumelage entre Hue et Lyon compte 42 medecins formes depuis 2001 [1]."
+    service = build_service(tmp_path, docs, ScriptedBackend(fn=lambda m: draft), users=False)
+    answer = next(
+        u[2]
+        for u in h.respond(service, "Combien de medecins formes par le jumelage Hue Lyon ?", [], None, request(None))
+        if u[2] is not None
+    )
+    pdf_choice = next(c for c in source_choices(answer) if "mission.pdf" in c)
+    body = h.show_source(service, pdf_choice, answer)
+    png = re.search(r"<img src='data:image/png;base64,([A-Za-z0-9+/=]+)'", body)
+    assert png and "Page 2 telle qu'imprimée · passage surligné" in body, body[-400:]
+    image = Image.open(io.BytesIO(base64.b64decode(png.group(1)))).convert("RGB")
+    assert max(image.size) <= 1100
+    yellow = sum(1 for r, g, b in image.getdata() if r > 200 and g > 180 and b < 160)
+    assert yellow > 500, "the quoted line is highlighted on the page"
+    # a text document has no page to draw; a PDF that cannot be drawn says why and keeps the text view
+    note = next(p for p in answer.passages if p.source == "note.txt")
+    note_view = h.show_source(service, f"[{note.rank}] note", answer)
+    assert "passage-main" in note_view and "<img" not in note_view
+    (docs / "mission.pdf").write_bytes(b"%PDF-1.4 broken")
+    broken = h.show_source(service, pdf_choice, answer)
+    assert "Aperçu de la page indisponible" in broken and "passage-main" in broken and "<img" not in broken
