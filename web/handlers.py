@@ -137,7 +137,7 @@ ChatUpdate = tuple[list[dict[str, Any]], str, Answer | None, Any]
 
 def _snapshot(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A copy of the messages as they are now (the handler keeps editing its own)."""
-    return [{**m, "metadata": dict(m["metadata"])} if "metadata" in m else dict(m) for m in history]
+    return [{**m, "metadata": dict(m["metadata"])} if m.get("metadata") else dict(m) for m in history]
 
 
 def respond(
@@ -317,11 +317,17 @@ def add_documents(service: WebService, files: list[Any] | None, replace: bool, r
 def rebuild(service: WebService, request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any]:  # noqa: B008
     progress(0, desc="Analyse des documents…")
 
+    state = {"done": 0, "total": 0}
+
     def step(done: int, total: int, _doc: str) -> None:
+        state.update(done=done, total=total)
         progress((done, total), desc="Calcul des passages", unit="passages")
 
+    def notice(text: str) -> None:  # a slow step (OCR of a scan, page by page) says what it is doing
+        progress((state["done"], state["total"]) if state["total"] else None, desc=text)
+
     try:
-        report = service.rebuild(step)
+        report = service.rebuild(step, notice)
     except Exception as exc:
         raise gr.Error(user_message(exc), print_exception=False) from exc
     return report_markdown(report.to_json()), status_markdown(service.status()), gr.update(choices=service.sources())

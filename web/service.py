@@ -163,12 +163,17 @@ class WebService:
             raise RenderError("aperçu réservé aux PDF de l'index")
         return render_page(path, page, quote, max_side=PAGE_IMAGE_SIDE)
 
-    def rebuild(self, progress: Callable[[int, int, str], None] | None = None) -> SyncReport:
-        """Sync the index; people keep getting answers from the previous index meanwhile."""
+    def rebuild(
+        self, progress: Callable[[int, int, str], None] | None = None, notice: Callable[[str], None] | None = None
+    ) -> SyncReport:
+        """Sync the index; people keep getting answers from the previous index meanwhile.
+
+        ``notice`` gets the slow steps as they happen (a scanned PDF read by OCR, page by page).
+        """
         if not self._rebuild_lock.acquire(blocking=False):
             raise SyncBusyError("Une reconstruction est déjà en cours : attendez qu'elle se termine.")
         try:
-            return self.indexer.sync(progress=progress)
+            return self.indexer.sync(progress=progress, notice=notice)
         finally:
             self._rebuild_lock.release()
 

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import pytest
@@ -315,3 +316,19 @@ def test_source_viewer_draws_the_pdf_page_with_the_quote_highlighted(tmp_path: P
     (docs / "mission.pdf").write_bytes(b"%PDF-1.4 broken")
     broken = h.show_source(service, pdf_choice, answer)
     assert "Aperçu de la page indisponible" in broken and "passage-main" in broken and "<img" not in broken
+
+
+def test_an_admin_rebuild_shows_ocr_progress_page_by_page(tmp_path: Path, docs: Path) -> None:
+    from tests.documents import make_scanned_pdf
+
+    service = build_service(tmp_path, docs, ScriptedBackend(fn=lambda m: "."))
+    (docs / "scan.pdf").write_bytes(make_scanned_pdf(["Compte rendu de la visite du CHU de Hue", "Dix medecins accueillis"]))
+    shown: list[str] = []
+
+    class Recorder:  # what Gradio's progress bar is given
+        def __call__(self, value: Any, desc: str | None = None, **_: Any) -> None:
+            shown.append(desc or "")
+
+    report_md, _, _ = h.rebuild(service, request("alice"), Recorder())  # type: ignore[arg-type]
+    assert "scan.pdf" in report_md and "échec" not in report_md
+    assert "OCR : scan.pdf, page 1/1" in shown, shown
