@@ -96,7 +96,8 @@ def hostile_app(tmp_path_factory, real_embedder) -> Iterator[RunningApp]:  # typ
 
 
 def wait_idle(page) -> None:  # type: ignore[no-untyped-def]
-    page.locator("#chat-input textarea").wait_for(state="visible")
+    """Wait for the checked answer: its sources are offered in the viewer's picker only then."""
+    page.locator("#source-pick label").first.wait_for(timeout=240_000)
     page.wait_for_function("() => !document.querySelector('#chat-input textarea').disabled", timeout=240_000)
 
 
@@ -170,7 +171,7 @@ def test_admin_logs_in_and_uses_the_admin_tab(web_app_login: RunningApp, page, a
     tab = page.get_by_role("tab", name="Admin")
     tab.wait_for(timeout=30_000)
     tab.click()
-    page.locator("#status").get_by_text("5 documents").wait_for(timeout=30_000)
+    page.locator("#status").get_by_text("5 documents").first.wait_for(timeout=30_000)
     page.screenshot(path=str(artifacts / "admin-logged-in.png"), full_page=True)
 
 
@@ -211,7 +212,7 @@ def test_hostile_document_answer_and_title_run_nothing_and_fetch_nothing(
         page.locator("#viewer a.download").click()
     assert download.value.suggested_filename == "partenaire.html", "the HTML document is a download, never a page"
     page.get_by_role("tab", name="Admin").click()
-    page.locator("#status").get_by_text("partenaire.html").wait_for(timeout=30_000)
+    page.locator("#status").get_by_text("partenaire.html").first.wait_for(timeout=30_000)
     assert "onerror" in page.locator("#status").inner_text(), "the hostile title is listed as text"
     page.wait_for_timeout(1000)
     assert page.evaluate("() => window.pwned") is None, "no script ran"

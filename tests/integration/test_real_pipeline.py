@@ -116,7 +116,10 @@ def test_llama_cpp_reads_the_shared_system_message_once(retriever: Retriever, sm
     system_tokens = small_llm.count_tokens(assistant.system_prompt())
     assistant.warm_up()
     evaluated = []
-    for question in ("Qui préside la French Healthcare Alliance China ?", "When was the intergovernmental agreement signed?"):
+    for question in (
+        "Qui préside la French Healthcare Alliance China ?",
+        "When was the Franco-Vietnamese intergovernmental agreement on medical cooperation signed?",
+    ):
         before = small_llm.counters()["prompt_tokens"]
         answer = assistant.ask(question)
         evaluated.append(small_llm.counters()["prompt_tokens"] - before)
