@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -65,19 +66,31 @@ class WebService:
         self._cancels_lock = threading.Lock()
 
     def warm_up(self) -> None:
-        """Load the models and the current index now, so that the first question is not the slow one."""
-        for part in (self.assistant.retriever.embedder, self.assistant.backend):
-            load = getattr(part, "load", None)
-            if callable(load):
-                load()
-        try:  # the system message every request starts with, read once (llama.cpp keeps it)
-            self.assistant.warm_up()
-        except Exception:
-            log.exception("warm-up of the model failed; the first question will read the system message")
+        """Load the models (side by side) and the current index now, so that the first question is not the slow one.
+
+        The model then reads the system message that every request starts with in the
+        background (llama.cpp keeps it): the page is up meanwhile, and a question asked
+        before it is done waits its turn in the model queue like any other.
+        """
+        loads = [
+            load
+            for part in (self.assistant.retriever.embedder, self.assistant.backend)
+            if callable(load := getattr(part, "load", None))
+        ]
+        with ThreadPoolExecutor(max_workers=max(1, len(loads)), thread_name_prefix="load") as pool:
+            for future in [pool.submit(load) for load in loads]:
+                future.result()  # a model that cannot load says so now, at start
         try:
             self.assistant.retriever.snapshot()
         except Exception:  # an empty index is reported when someone asks; starting must not fail
             log.warning("no index to preload yet")
+        threading.Thread(target=self._read_system_message, name="warm-up", daemon=True).start()
+
+    def _read_system_message(self) -> None:
+        try:
+            self.assistant.warm_up()
+        except Exception:
+            log.exception("warm-up of the model failed; the first question will read the system message")
 
     # -- roles ---------------------------------------------------------------
     @property
