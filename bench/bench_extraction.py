@@ -321,7 +321,7 @@ def main() -> None:
         "extraction",
         {
             "cpu": cpu_description(),
-            "corpus": str(corpus),
+            "corpus": f"bench-corpus/{corpus.name}",  # the cache folder's version, not this machine's path
             "pdf_summary": pdf_summary,
             "pdf_choice": choice,
             "html_summary": html_summary,
