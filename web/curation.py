@@ -42,7 +42,7 @@ class CurationError(WebError, ValueError):
 
 def propose_pattern(words: str) -> str:
     """An answer pattern from the words that answer: normalised, regex-escaped, digits groups loosely joined."""
-    text = normalize(words).strip(" .,;:!?\"'()")
+    text = normalize(words).strip(" .,;:!?\"'")
     if not text:
         return ""
     tokens = text.split(" ")

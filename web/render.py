@@ -266,13 +266,14 @@ def conversation_choices(summaries: Sequence[Mapping[str, Any]]) -> list[tuple[s
     return out
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!])")
+_MD_SPECIAL = re.compile(r"([\\<\[\]])")
+_MD_LINE_START = re.compile(r"^(\s*)([#>*+=|-]|\d+[.)])")
 
 
 def markdown_text(text: str) -> str:
-    """Text made inert for any Markdown reader (an exported note, a pasted e-mail): every markup character
-    backslash-escaped (CommonMark), except the citation markers such as [2]; lines cannot start a heading,
-    a list or a quote."""
+    """Text made inert for any Markdown reader (an exported note, a pasted e-mail), and still readable as text:
+    no HTML, autolink, link, image or reference (``<``, ``[``, ``]`` backslash-escaped, as CommonMark allows),
+    except the citation markers such as [2]; no line can start a heading, a list, a quote or a table."""
     out: list[str] = []
     last = 0
     text = str(text)
@@ -281,8 +282,7 @@ def markdown_text(text: str) -> str:
         out.append(m.group())
         last = m.end()
     out.append(_MD_SPECIAL.sub(r"\\\1", text[last:]))
-    lines = "".join(out).splitlines()
-    return "\n".join(re.sub(r"^(\s*)([-+=]|\d+[.)])(\s)", r"\1\\\2\3", line) for line in lines)
+    return "\n".join(_MD_LINE_START.sub(r"\1\\\2", line) for line in "".join(out).splitlines())
 
 
 def _where(c: Mapping[str, Any]) -> str:
