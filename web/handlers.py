@@ -908,7 +908,7 @@ def curate_api(
 def evaluate_api(service: WebService, request: gr.Request | None = None) -> dict[str, Any]:
     """Start « Évaluer maintenant »; ``started`` is false when one was already running."""
     started = service.evaluations.start("manuel", username(request))
-    return {"started": started, **service.evaluations.status()}
+    return {"started": started, "status": service.evaluations.status()}
 
 
 @admin_only

@@ -169,14 +169,20 @@ def build_chat(service: WebService) -> ChatParts:
         [chatbot, conv, title_box, source_pick, viewer, *share, confirm],
         api_visibility="private",
     )
+    # explicit names: the API's own rename_conversation and delete_conversation are other endpoints (build_api)
     rename.click(
-        bind(h.rename_conversation, service), [conv, title_box, browser], [conv, browser, conv_list], api_visibility="private"
+        bind(h.rename_conversation, service),
+        [conv, title_box, browser],
+        [conv, browser, conv_list],
+        api_name="panel_rename",
+        api_visibility="private",
     )
     delete.click(bind(h.ask_delete, service), [conv], [confirm], api_visibility="private")
     confirm.click(
         bind(h.delete_conversation, service),
         [conv, browser],
         [chatbot, conv, title_box, browser, conv_list, confirm, *share],
+        api_name="panel_delete",
         api_visibility="private",
     )
     share_pick.input(bind(h.pick_shared, service), [conv, share_pick], [share_text, download_answer], api_visibility="private")
