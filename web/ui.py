@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,7 +195,7 @@ def build_chat(service: WebService) -> ChatParts:
     return ChatParts(chatbot, doc_filter, last_answer, conv, browser, conv_list, examples, note)
 
 
-def build_curation(service: WebService) -> tuple[Any, list[Any]]:
+def build_curation(service: WebService) -> tuple[Callable[..., Any], list[Any], Callable[..., Any], list[Any]]:
     """The curation loop: abstentions and thumbs-down become golden questions; « Évaluer maintenant » and its chart."""
     gr.Markdown("### Curer les remontées : en faire des questions de référence")
     curation_refresh = gr.Button("Rafraîchir la liste", size="sm", elem_id="curation-refresh")
@@ -262,8 +263,9 @@ def build_curation(service: WebService) -> tuple[Any, list[Any]]:
     remove.click(bind(h.curation_remove, service), [remove_id], [saved, *view], api_visibility="private")
     evaluate.click(bind(h.evaluate_now, service), None, [evaluation, chart, timer], api_visibility="private")
     stop_eval.click(bind(h.evaluation_stop, service), None, [evaluation], api_visibility="private")
-    timer.tick(bind(h.evaluation_poll, service), None, [evaluation, chart, timer], api_visibility="private")
-    return refresh_fn, view
+    poll_fn = bind(h.evaluation_poll, service)
+    timer.tick(poll_fn, None, [evaluation, chart, timer], api_visibility="private")
+    return refresh_fn, view, poll_fn, [evaluation, chart, timer]
 
 
 def build_admin(service: WebService, chat: ChatParts) -> gr.Tab:
@@ -290,12 +292,13 @@ def build_admin(service: WebService, chat: ChatParts) -> gr.Tab:
         gr.Markdown("### Questions sans réponse, avis négatifs et commentaires (les plus récents d'abord)")
         problems_md = gr.Markdown(elem_id="problems")
         refresh = gr.Button("Rafraîchir", elem_id="refresh")
-        curation_fn, curation_view = build_curation(service)
+        curation_fn, curation_view, poll_fn, poll_outputs = build_curation(service)
 
     refresh_fn = bind(h.admin_refresh, service)
     refresh.click(refresh_fn, None, [status_md, problems_md], api_name="status")
     admin_tab.select(refresh_fn, None, [status_md, problems_md], api_visibility="private")
     admin_tab.select(curation_fn, None, curation_view, api_visibility="private")
+    admin_tab.select(poll_fn, None, poll_outputs, api_visibility="private")  # follows a run started before a reload
     add_files.click(bind(h.add_documents, service), [upload, overwrite], [upload_md, upload], api_name="upload")
     rebuild_btn.click(
         bind(h.rebuild, service), None, [report_md, status_md, chat.doc_filter], api_name="rebuild", concurrency_id="rebuild"

@@ -3,6 +3,7 @@ login, lockout, roles on Gradio's own routes, document downloads, CSP, Host chec
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 
@@ -318,3 +319,18 @@ def test_a_thumbs_down_is_curated_through_the_api_then_evaluated(staff_app: Runn
     assert "answer_accuracy" in run["metrics"] and "outcomes" not in run
     alice.close()
     bob.close()
+
+
+def test_the_page_title_and_icon_say_what_the_tool_is(web_app_login: RunningApp) -> None:
+    from PIL import Image
+
+    from web.ui import TITLE
+
+    for path, kind in (("favicon.ico", "image/x-icon"), ("favicon.png", "image/png")):
+        response = httpx.get(f"{web_app_login.url}{path}", timeout=10)  # before login too: browsers ask for it
+        assert response.status_code == 200 and response.headers["content-type"] == kind
+        assert Image.open(io.BytesIO(response.content)).size[0] >= 16
+    assert 'href="favicon.png"' in httpx.get(f"{web_app_login.url}login", timeout=10).text
+    config = login(web_app_login.url, "bob").get("config").json()
+    assert config["title"] == TITLE and "coopération santé" in TITLE
+    assert "href='favicon.png'" in config["head"], "relative to the page's base: right under a proxy prefix too"
