@@ -315,7 +315,7 @@ def _book(service: WebService, request: gr.Request | None, browser: Any) -> Conv
 
 def after_answer(
     service: WebService, conv: Conversation | None, browser: Any, filters: list[str] | None, request: gr.Request
-) -> tuple[Conversation, Any, PanelUpdate, Any, Any, Any, Any, Any]:
+) -> tuple[Conversation, Any, PanelUpdate, str, Any, Any, Any, Any, Any]:
     """After an answer: keep it (in the browser without login), refresh the list, the sharing tools and the document list."""
     conv = _open(conv)
     book = _book(service, request, browser)
@@ -326,7 +326,14 @@ def after_answer(
         browser_value = book.value()
     sources = service.sources()
     filter_update = gr.update(choices=sources, value=[s for s in filters or [] if s in sources])
-    return (conv, browser_value, _list_update(service, book, conv["id"]), *share_updates(service, conv, None), filter_update)
+    return (
+        conv,
+        browser_value,
+        _list_update(service, book, conv["id"]),
+        conv["title"],
+        *share_updates(service, conv, None),
+        filter_update,
+    )
 
 
 def refresh_page(service: WebService, browser: Any, request: gr.Request) -> tuple[PanelUpdate, Any, Any, str]:
@@ -545,13 +552,21 @@ def _turn_shown_as(conv: Conversation | None, shown: str) -> dict[str, Any] | No
 def on_like(
     service: WebService, data: gr.LikeData, history: list[dict[str, Any]], conv: Conversation | None, request: gr.Request
 ) -> None:
+    """A thumb on an answer. Gradio gives the index of the first message of the bubble (the sources block above
+    the answer): the answer is the first message under it that is not such a block."""
     index = data.index if isinstance(data.index, int) else data.index[0]
-    shown = content_text(history[index]["content"]) if 0 <= index < len(history) else str(data.value)
+    i = index
+    while 0 <= i < len(history) and history[i].get("role") == "assistant" and history[i].get("metadata"):
+        i += 1
+    if 0 <= i < len(history) and history[i].get("role") == "assistant":
+        shown = content_text(history[i]["content"])
+    else:
+        shown = str(data.value[-1] if isinstance(data.value, list) and data.value else data.value)
     turn = _turn_shown_as(conv, shown)
     if turn is not None:
         question, answer = str(turn.get("question", "")), str(turn.get("answer", ""))
     else:  # an answer that was not kept (stopped, an error): what the page shows
-        question = next((content_text(m["content"]) for m in reversed(history[:index]) if m["role"] == "user"), "")
+        question = next((content_text(m["content"]) for m in reversed(history[: max(i, 0)]) if m["role"] == "user"), "")
         answer = shown
     service.record_feedback(question, answer, bool(data.liked), user=username(request), turn=turn)
     gr.Info("Merci pour votre avis.")

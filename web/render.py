@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from assistant.evaluation.history import run_figures
 from assistant.pipeline import Answer
 from assistant.retrieval import Passage
 from index.render import RenderedPage
@@ -305,7 +306,7 @@ def turn_export_markdown(turn: Mapping[str, Any], heading: str = "##") -> str:
         for c in citations:
             where = _where(c)
             lines.append(
-                f"- \\[{int(c.get('n') or 0)}\\] {markdown_text(str(c.get('title') or c.get('source', '')))} — "
+                f"- [{int(c.get('n') or 0)}] {markdown_text(str(c.get('title') or c.get('source', '')))} — "
                 f"{markdown_text(str(c.get('source', '')))}{', ' + markdown_text(where) if where else ''}"
             )
             if c.get("quote"):
@@ -317,7 +318,7 @@ def turn_export_markdown(turn: Mapping[str, Any], heading: str = "##") -> str:
             for p in passages:
                 where = _where(p)
                 lines.append(
-                    f"- \\[{int(p.get('rank') or 0)}\\] {markdown_text(str(p.get('title') or p.get('source', '')))} — "
+                    f"- [{int(p.get('rank') or 0)}] {markdown_text(str(p.get('title') or p.get('source', '')))} — "
                     f"{markdown_text(str(p.get('source', '')))}{', ' + markdown_text(where) if where else ''}"
                 )
     return "\n".join(lines)
@@ -442,7 +443,7 @@ def evaluation_markdown(status: Mapping[str, Any], last_runs: Sequence[Mapping[s
             "|---|---|---|---:|---:|---:|---:|---:|",
         ]
         for r in last_runs:
-            m = r.get("metrics") or {}
+            m = run_figures(r)  # "—" where no question counts (no unanswerable question: no abstention figure)
             lines.append(
                 f"| {plain_markdown(str(r.get('set_label', r.get('set', ''))))} | {plain_markdown(_day(str(r.get('when', ''))))} "
                 f"| v{plain_markdown(str(r.get('index_generation', '?')))}, {int(r.get('documents') or 0)} | {int(r.get('questions') or 0)} "

@@ -147,7 +147,7 @@ def build_chat(service: WebService) -> ChatParts:
     chat_inputs = [msg, chatbot, doc_filter, conv]
     chat_outputs = [chatbot, msg, last_answer, source_pick, conv]
     after_inputs = [conv, browser, doc_filter]
-    after_outputs = [conv, browser, conv_list, *share, doc_filter]
+    after_outputs = [conv, browser, conv_list, title_box, *share, doc_filter]
     answer = bind(h.respond, service)
     after = bind(h.after_answer, service)
     common: dict[str, Any] = {"concurrency_id": ANSWER_QUEUE, "concurrency_limit": ANSWER_CONCURRENCY}

@@ -13,7 +13,7 @@ import io
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,14 @@ def _when(row: Mapping[str, Any]) -> datetime | None:
         return None
 
 
+def run_figures(run: Mapping[str, Any]) -> dict[str, float | None]:
+    """The compared figures of a run over all its questions; None where no question counts (no unanswerable one…)."""
+    if run.get("outcomes"):
+        return figures(run["outcomes"])
+    metrics = run.get("metrics") or {}
+    return {key: metrics.get(key) for key, _, _ in FIGURES}
+
+
 def draw_history(rows: Sequence[Mapping[str, Any]], labels: Mapping[str, str]) -> bytes:
     """A PNG of the figures of each set over time (one panel a set), rebuilds as dotted vertical lines."""
     # the object API, not pyplot: it keeps no global state, so the web server's threads may draw at once
@@ -130,26 +138,51 @@ def draw_history(rows: Sequence[Mapping[str, Any]], labels: Mapping[str, str]) -
     from matplotlib.figure import Figure
 
     sets = [s for s in labels if any(r["type"] == "run" and r.get("set") == s for r in rows)] or list(labels)[:1]
+    runs_of = {
+        s: [(w, r) for r in rows if r["type"] == "run" and r.get("set") == s and (w := _when(r)) is not None] for s in sets
+    }
+    times = [w for runs in runs_of.values() for w, _ in runs]
     rebuilds = [w for r in rows if r["type"] == "rebuild" and (w := _when(r)) is not None]
-    fig = Figure(figsize=(9, 3.2 * len(sets)))
+    fig = Figure(figsize=(10, 3.4 * len(sets)))
     axes = fig.subplots(len(sets), 1, squeeze=False, sharex=True)
     styles = {"answer_accuracy": "-o", "abstention_recall": "-s", "hit@5": "-^", "false_abstention_rate": "--x"}
     for ax, set_name in zip(axes[:, 0], sets, strict=True):
-        runs = [(w, r) for r in rows if r["type"] == "run" and r.get("set") == set_name and (w := _when(r)) is not None]
-        for key, label, _ in FIGURES:
-            points = [(w, r["metrics"][key]) for w, r in runs if isinstance(r.get("metrics", {}).get(key), int | float)]
-            if points:
-                ax.plot([p[0] for p in points], [p[1] for p in points], styles[key], label=label, markersize=5)
+        runs = runs_of[set_name]
+        for key, label, higher in FIGURES:
+            points = [(w, v) for w, r in runs if isinstance(v := run_figures(r).get(key), int | float)]
+            if not points:
+                continue
+            line = ax.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                styles[key],
+                markersize=6,
+                label=label + ("" if higher else " (plus bas = mieux)"),
+            )[0]
+            ax.annotate(
+                f"{points[-1][1]:.2f}", points[-1], textcoords="offset points", xytext=(6, 4), fontsize=8, color=line.get_color()
+            )
         for i, when in enumerate(rebuilds):
-            ax.axvline(when, color="#888", linestyle=":", linewidth=1.2, label="reconstruction de l'index" if i == 0 else None)
-        sizes = sorted({int(r.get("questions", 0)) for _, r in runs})
-        count = f" — {sizes[-1]} questions" if sizes else " — aucune évaluation"
-        ax.set_title(f"{labels.get(set_name, set_name)}{count}", fontsize=10)
-        ax.set_ylim(-0.05, 1.05)
+            ax.axvline(when, color="#777", linestyle=":", linewidth=1.4, label="reconstruction de l'index" if i == 0 else None)
+        sizes = [int(r.get("questions", 0)) for _, r in runs]
+        count = (
+            f" — {sizes[-1]} question{'s' if sizes[-1] > 1 else ''} à la dernière évaluation" if sizes else " — aucune évaluation"
+        )
+        ax.set_title(f"{labels.get(set_name, set_name)}{count}", fontsize=10, loc="left")
+        ax.set_ylim(-0.05, 1.1)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower left")
-    axes[-1][0].xaxis.set_major_formatter(mdates.DateFormatter("%d/%m %H:%M"))
-    fig.autofmt_xdate()
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    span = [*times, *rebuilds]
+    if span:
+        low, high = min(span), max(span)
+        pad = max((high - low) * 0.08, timedelta(minutes=30))  # one run alone still gets a readable axis
+        axes[-1][0].set_xlim(low - pad, high + pad)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    axes[-1][0].xaxis.set_major_locator(locator)
+    french = ["", "%Y", "%m/%Y", "%d/%m/%Y", "%d/%m/%Y", "%d/%m/%Y %H:%M"]  # the axis's date, as French readers write it
+    axes[-1][0].xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(locator, formats=["%Y", "%m/%Y", "%d/%m", "%H:%M", "%H:%M", "%S"], offset_formats=french)
+    )
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)

@@ -135,7 +135,8 @@ def test_without_login_conversations_live_in_the_browser(tmp_path: Path, docs: P
     service = build_service(tmp_path, docs, ScriptedBackend(fn=lambda m: HOSTILE), users=False)
     _, _, conv = ask(service, QUESTION, [], None, None)  # type: ignore[arg-type]
     assert conv["id"] is None, "nothing is saved on the server"
-    conv, browser, listing, *_ = h.after_answer(service, conv, {}, None, request(None))
+    conv, browser, listing, title, *_ = h.after_answer(service, conv, {}, None, request(None))
+    assert title == title_from(QUESTION)
     assert conv["id"] and browser["conversations"][0]["turns"][0]["question"] == QUESTION
     assert [v for _, v in listing["choices"]] == [conv["id"]]
     assert "navigateur" in h.refresh_page(service, browser, request(None))[3], "the page says where they are kept"

@@ -45,15 +45,17 @@ UNKNOWN = "Quelle est la capitale de l'Australie ?"
 class Like:
     """What Gradio gives a like handler (gr.LikeData without its event)."""
 
-    def __init__(self, index: int, value: str, liked: bool) -> None:
+    def __init__(self, index: int, value: Any, liked: bool) -> None:
         self.index, self.value, self.liked = index, value, liked
 
 
 def thumbs_down(service: WebService, question: str, who: str = "bob") -> dict[str, Any]:
-    """Ask, then give the answer a thumbs-down as the chat does; returns the admins' row."""
+    """Ask, then give the answer a thumbs-down as Gradio does: the index of the bubble's first message (the
+    sources block above the answer) and the contents of both; returns the admins' row."""
     *_, (messages, _, answer, _, conv) = h.respond(service, question, [], None, None, request(who))
-    assert answer is not None
-    h.on_like(service, Like(len(messages) - 1, messages[-1]["content"], False), messages, conv, request(who))  # type: ignore[arg-type]
+    assert answer is not None and messages[-2]["metadata"]
+    like = Like(len(messages) - 2, [messages[-2]["content"], messages[-1]["content"]], False)
+    h.on_like(service, like, messages, conv, request(who))  # type: ignore[arg-type]
     row = next(r for r in service.problems() if r["kind"] == "avis négatif")
     assert row["question"] == question
     return row
