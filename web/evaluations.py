@@ -193,6 +193,7 @@ class EvaluationRunner:
                 write_report(out, metrics, results, None, meta)
                 record = {
                     "type": "run",
+                    "run_id": stamp,  # the sets of one « Évaluer maintenant » share it
                     "set": eval_set.name,
                     "set_label": eval_set.label,
                     "when": datetime.now().isoformat(timespec="seconds"),

@@ -13,7 +13,7 @@ import io
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -132,24 +132,32 @@ def run_figures(run: Mapping[str, Any]) -> dict[str, float | None]:
 
 
 def draw_history(rows: Sequence[Mapping[str, Any]], labels: Mapping[str, str]) -> bytes:
-    """A PNG of the figures of each set over time (one panel a set), rebuilds as dotted vertical lines."""
+    """A PNG of the figures of each set, one evaluation after the other (one panel a set); each rebuild of the
+    index is a dotted line between the evaluations before and after it.
+
+    Evaluations are evenly spaced, labelled with their date: several on one afternoon and one a month later
+    are all readable.
+    """
     # the object API, not pyplot: it keeps no global state, so the web server's threads may draw at once
-    import matplotlib.dates as mdates
     from matplotlib.figure import Figure
 
-    sets = [s for s in labels if any(r["type"] == "run" and r.get("set") == s for r in rows)] or list(labels)[:1]
-    runs_of = {
-        s: [(w, r) for r in rows if r["type"] == "run" and r.get("set") == s and (w := _when(r)) is not None] for s in sets
-    }
-    times = [w for runs in runs_of.values() for w, _ in runs]
+    runs = [(w, r) for r in rows if r["type"] == "run" and (w := _when(r)) is not None]
+    rounds: list[str] = []  # one evaluation (« Évaluer maintenant ») measures each set once
+    started: dict[str, datetime] = {}
+    for w, r in runs:
+        key = str(r.get("run_id") or r.get("when"))
+        if key not in started:
+            rounds.append(key)
+            started[key] = w
+    sets = [s for s in labels if any(r.get("set") == s for _, r in runs)] or list(labels)[:1]
     rebuilds = [w for r in rows if r["type"] == "rebuild" and (w := _when(r)) is not None]
     fig = Figure(figsize=(10, 3.4 * len(sets)))
     axes = fig.subplots(len(sets), 1, squeeze=False, sharex=True)
     styles = {"answer_accuracy": "-o", "abstention_recall": "-s", "hit@5": "-^", "false_abstention_rate": "--x"}
     for ax, set_name in zip(axes[:, 0], sets, strict=True):
-        runs = runs_of[set_name]
+        mine = [(rounds.index(str(r.get("run_id") or r.get("when"))), r) for _, r in runs if r.get("set") == set_name]
         for key, label, higher in FIGURES:
-            points = [(w, v) for w, r in runs if isinstance(v := run_figures(r).get(key), int | float)]
+            points = [(x, v) for x, r in mine if isinstance(v := run_figures(r).get(key), int | float)]
             if not points:
                 continue
             line = ax.plot(
@@ -163,8 +171,11 @@ def draw_history(rows: Sequence[Mapping[str, Any]], labels: Mapping[str, str]) -
                 f"{points[-1][1]:.2f}", points[-1], textcoords="offset points", xytext=(6, 4), fontsize=8, color=line.get_color()
             )
         for i, when in enumerate(rebuilds):
-            ax.axvline(when, color="#777", linestyle=":", linewidth=1.4, label="reconstruction de l'index" if i == 0 else None)
-        sizes = [int(r.get("questions", 0)) for _, r in runs]
+            after = next((n for n, key in enumerate(rounds) if started[key] >= when), len(rounds))
+            ax.axvline(
+                after - 0.5, color="#777", linestyle=":", linewidth=1.4, label="reconstruction de l'index" if i == 0 else None
+            )
+        sizes = [int(r.get("questions", 0)) for _, r in mine]
         count = (
             f" — {sizes[-1]} question{'s' if sizes[-1] > 1 else ''} à la dernière évaluation" if sizes else " — aucune évaluation"
         )
@@ -172,17 +183,12 @@ def draw_history(rows: Sequence[Mapping[str, Any]], labels: Mapping[str, str]) -
         ax.set_ylim(-0.05, 1.1)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    span = [*times, *rebuilds]
-    if span:
-        low, high = min(span), max(span)
-        pad = max((high - low) * 0.08, timedelta(minutes=30))  # one run alone still gets a readable axis
-        axes[-1][0].set_xlim(low - pad, high + pad)
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
-    axes[-1][0].xaxis.set_major_locator(locator)
-    french = ["", "%Y", "%m/%Y", "%d/%m/%Y", "%d/%m/%Y", "%d/%m/%Y %H:%M"]  # the axis's date, as French readers write it
-    axes[-1][0].xaxis.set_major_formatter(
-        mdates.ConciseDateFormatter(locator, formats=["%Y", "%m/%Y", "%d/%m", "%H:%M", "%H:%M", "%S"], offset_formats=french)
-    )
+    bottom = axes[-1][0]
+    step = max(1, len(rounds) // 10)
+    ticks = list(range(0, len(rounds), step))
+    bottom.set_xticks(ticks, [started[rounds[i]].strftime("%d/%m\n%H:%M") for i in ticks], fontsize=8)
+    bottom.set_xlim(-0.7, max(len(rounds) - 1, 0) + 0.7)
+    bottom.set_xlabel("évaluations, de la plus ancienne à la plus récente", fontsize=8)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
