@@ -9,6 +9,7 @@ messages are unit-tested by calling these functions directly.
 from __future__ import annotations
 
 import functools
+import html
 import inspect
 import logging
 import re
@@ -216,7 +217,8 @@ def respond(
         yield _snapshot(history), "", None, gr.update(), conv
         return
     if gone:
-        gr.Warning(f"{', '.join(gone)} n'est plus dans l'index : la recherche se limite aux autres documents choisis.")
+        names = ", ".join(html.escape(s) for s in gone)  # a toast renders HTML: a file name is shown as text
+        gr.Warning(f"{names} n'est plus dans l'index : la recherche se limite aux autres documents choisis.")
     sources_msg: dict[str, Any] | None = None
     language, raw = "fr", ""
     final: Answer | None = None
@@ -837,7 +839,7 @@ def curate_unanswerable(
 ) -> tuple[str, Any, str, str, str]:
     """« Les documents ne contiennent pas cette information » → an unanswerable golden question."""
     entry = _curate(service, row_id, request, False, question)
-    return _saved_message(entry), *_curation_view(service, row_id)
+    return _saved_message(entry), *_curation_view(service)  # the form is cleared for the next one
 
 
 @admin_only
@@ -852,7 +854,7 @@ def curate_answerable(
 ) -> tuple[str, Any, str, str, str]:
     """The chosen passage and words answer it → an answerable golden question with evidence and an answer pattern."""
     entry = _curate(service, row_id, request, True, question, rank, words, pattern)
-    return _saved_message(entry), *_curation_view(service, row_id)
+    return _saved_message(entry), *_curation_view(service)
 
 
 @admin_only

@@ -145,6 +145,7 @@ def test_an_admin_curates_a_thumbs_down_evaluates_and_sees_the_chart(
     pattern = admin.locator("#curation-pattern textarea, #curation-pattern input").first
     admin.wait_for_function("() => document.querySelector('#curation-pattern textarea, #curation-pattern input').value")
     assert pattern.input_value() == "signe en 1993"
+    admin.screenshot(path=str(artifacts / "curation-form.png"), full_page=True, animations="disabled")
     admin.locator("#curate-answerable").click()
     admin.locator("#curation-saved").get_by_text("avec réponse").wait_for(timeout=30_000)
     assert [e["answerable"] for e in staff_app.service.curated.entries()] == [False, True]
