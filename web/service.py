@@ -210,7 +210,10 @@ class WebService:
         except FileNotFoundError:
             pass
         secret = secrets.token_urlsafe(24)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process wrote it first: use that one
+            return path.read_text(encoding="ascii").strip()
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(secret)
         return secret
