@@ -150,7 +150,7 @@ class EvaluationRunner:
         if eval_set.path is None:
             return []
         if not eval_set.path.exists():
-            notes.append(f"{eval_set.label} : fichier introuvable ({eval_set.path.name}), non évalué.")
+            notes.append(f"{eval_set.label} : aucune question pour l'instant ({eval_set.path.name} n'existe pas), non évalué.")
             return []
         try:
             return load_golden(eval_set.path)

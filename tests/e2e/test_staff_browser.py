@@ -57,6 +57,7 @@ def test_conversations_are_kept_reopened_followed_up_and_shared(staff_app: Runni
     ask(page, FOLLOW_UP)
     page.wait_for_function("() => document.querySelector('#share-text textarea').value.startsWith('# Et qui')", timeout=60_000)
     assert len(conversation_titles(page)) == 1, "the follow-up went into the opened conversation"
+    page.wait_for_function("() => document.querySelectorAll('#conversation-list input:checked').length === 1", timeout=10_000)
     (saved,) = staff_app.service.conversations.list("bob")
     assert saved["turns"] == 2
     # one click copies the answer with its sources

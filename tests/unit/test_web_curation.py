@@ -293,3 +293,20 @@ def test_the_evaluation_takes_its_turn_in_the_model_queue_and_never_holds_the_ch
     assert service.evaluations.status().get("cancelled") and not service.evaluations.history.runs(), (
         "a stopped run keeps no figures"
     )
+
+
+def test_the_sample_set_is_evaluated_beside_the_curated_one_each_in_its_panel(tmp_path: Path, docs: Path) -> None:
+    from tests.conftest import GOLDEN
+
+    base = build_service(tmp_path, docs, ScriptedBackend(fn=lambda m: WRONG))
+    sample = tmp_path / "exemple.jsonl"
+    sample.write_text("\n".join(GOLDEN.read_text(encoding="utf-8").splitlines()[:3]) + "\n", encoding="utf-8")
+    settings = base.settings.model_copy(update={"eval_sample_questions": sample})
+    service = WebService(settings, base.assistant, base.indexer, base.users)  # as app.py builds it, from the settings
+    assert [s.name for s in service.evaluations.sets] == ["curated", "sample"]
+    status, _, _ = h.evaluate_now(service, request("alice"))
+    assert service.evaluations.wait(60)
+    status, chart, _ = h.evaluation_poll(service, request("alice"))
+    assert [r["set"] for r in service.evaluations.history.runs()] == ["sample"], "an empty curated set is skipped"
+    assert service.evaluations.history.runs("sample")[0]["questions"] == 3
+    assert "Jeu d'exemple" in status and "img" in chart
