@@ -338,16 +338,28 @@ def after_answer(
     )
 
 
-def refresh_page(service: WebService, browser: Any, request: gr.Request) -> tuple[PanelUpdate, Any, Any, str]:
+def refresh_page(service: WebService, browser: Any, request: gr.Request) -> tuple[Any, ...]:
     """On page load: this person's conversations, the documents of the index now, examples from their titles."""
     book = _book(service, request, browser)
-    examples = [[q] for q in service.example_questions()]
     return (
         _list_update(service, book, None),
         gr.update(choices=service.sources()),
-        gr.update(samples=examples, visible=bool(examples)),
         conversations_note(service),
+        *examples_update(service.example_questions()),
     )
+
+
+EXAMPLES = 4  # example buttons on the page
+
+
+def pad_examples(questions: list[str]) -> list[str | None]:
+    return [*questions[:EXAMPLES], *[None] * (EXAMPLES - len(questions[:EXAMPLES]))]
+
+
+def examples_update(questions: list[str]) -> list[Any]:
+    """The examples' title, then each button: its question, hidden when there are fewer questions."""
+    drawn = pad_examples(questions)
+    return [gr.update(visible=bool(questions))] + [gr.update(value=q or "", visible=bool(q)) for q in drawn]
 
 
 def conversations_note(service: WebService) -> str:
@@ -365,8 +377,8 @@ def refresh_documents(service: WebService, filters: list[str] | None) -> Any:
     return gr.update(choices=sources, value=[s for s in filters or [] if s in sources])
 
 
-def use_example(service: WebService, sample: list[str] | None) -> str:
-    return str(sample[0]) if sample else ""
+def use_example(service: WebService, question: str | None) -> str:
+    return str(question or "")
 
 
 def open_conversation(
@@ -936,7 +948,6 @@ def evaluation_api(service: WebService, request: gr.Request | None = None) -> di
 
 
 @admin_only
-def after_rebuild(service: WebService, request: gr.Request) -> tuple[Any, Any, str, str, str]:
+def after_rebuild(service: WebService, request: gr.Request) -> tuple[Any, ...]:
     """After a rebuild: examples from the new titles, and the curation view (a rebuild may have started an evaluation)."""
-    examples = [[q] for q in service.example_questions()]
-    return gr.update(samples=examples, visible=bool(examples)), *_curation_view(service)
+    return *examples_update(service.example_questions()), *_curation_view(service)

@@ -52,6 +52,7 @@ EXAMPLE_TEMPLATES = (
     "Qui sont les acteurs cités dans « {title} » ?",
     "Quels sont les objectifs présentés dans « {title} » ?",
 )
+EXAMPLE_CHARS = 140  # one line or two under the chat
 
 
 def database_engine(data_dir: Path) -> Engine:
@@ -238,14 +239,20 @@ class WebService:
         if manifest is None:
             return []
         seen: set[str] = set()
-        titles = []
+        questions: list[str] = []
         for doc in sorted(manifest.documents.values(), key=lambda d: (-d.chunks, d.source)):
             title = " ".join(doc.title.split()).strip(" .:;-–")
             if len(title) < 12 or title.lower() in seen or title == doc.source or len(title.split()) < 3:
                 continue  # no title worth quoting (a file name, "top of page", …)
             seen.add(title.lower())
-            titles.append(title if len(title) <= 90 else title[:90].rsplit(" ", 1)[0] + "…")
-        return [EXAMPLE_TEMPLATES[i % len(EXAMPLE_TEMPLATES)].format(title=t) for i, t in enumerate(titles[:limit])]
+            template = EXAMPLE_TEMPLATES[len(questions) % len(EXAMPLE_TEMPLATES)]
+            room = EXAMPLE_CHARS - len(template.format(title=""))
+            if len(title) > room:
+                title = title[: room - 1].rsplit(" ", 1)[0].rstrip(" ,;:–-") + "…"
+            questions.append(template.format(title=title))
+            if len(questions) == limit:
+                break
+        return questions
 
     def problems(self, limit: int = 50) -> list[dict[str, Any]]:
         return self.feedback.problems(limit)

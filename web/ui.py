@@ -20,6 +20,7 @@ CSS = """
 .page-image img { max-width: 100%; height: auto; border: 1px solid #ccc; }
 .page-image figcaption, .page-missing { font-size: 0.85em; color: #555; }
 mark { background: #ffe58a; }
+#examples .example { justify-content: flex-start; text-align: left; font-weight: normal; }
 .eval-chart img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 .eval-chart figcaption, .chart-missing { font-size: 0.85em; color: #555; }
 """
@@ -45,7 +46,7 @@ class ChatParts:
     conv: gr.State
     browser: gr.BrowserState
     conv_list: gr.Radio
-    examples: gr.Dataset
+    examples: list[Any]  # the title, then the example buttons
     note: gr.Markdown
 
 
@@ -96,14 +97,14 @@ def build_chat(service: WebService) -> ChatParts:
                 )
                 send = gr.Button("Envoyer", variant="primary", elem_id="send", scale=1)
                 stop = gr.Button("Arrêter", variant="stop", elem_id="stop", scale=1)
-            samples = [[q] for q in service.example_questions()]
-            examples = gr.Dataset(
-                components=[msg],
-                samples=samples,
-                label="Exemples de questions (tirés des titres des documents)",
-                elem_id="examples",
-                visible=bool(samples),
-            )
+            # buttons rather than gr.Examples: their labels are whole questions (examples are cut at 60 characters)
+            drawn = h.pad_examples(service.example_questions())
+            with gr.Group(elem_id="examples"):
+                examples_title = gr.Markdown("Exemples de questions, tirés des titres des documents :", visible=any(drawn))
+                examples = [
+                    gr.Button(q or "", size="sm", visible=bool(q), elem_classes=["example"], elem_id=f"example-{i}")
+                    for i, q in enumerate(drawn)
+                ]
             with gr.Row():
                 new_chat = gr.Button("Nouvelle conversation", elem_id="new-chat")
                 doc_filter = gr.Dropdown(
@@ -187,12 +188,13 @@ def build_chat(service: WebService) -> ChatParts:
         api_visibility="private",
     )
     share_pick.input(bind(h.pick_shared, service), [conv, share_pick], [share_text, download_answer], api_visibility="private")
-    examples.click(bind(h.use_example, service), [examples], [msg], api_visibility="private")
+    for button in examples:
+        button.click(bind(h.use_example, service), [button], [msg], api_visibility="private")
     doc_filter.focus(bind(h.refresh_documents, service), [doc_filter], [doc_filter], api_visibility="private")
     source_pick.change(bind(h.show_source, service), [source_pick, last_answer], [viewer], api_visibility="private")
     chatbot.like(bind(h.on_like, service), [chatbot, conv], None, api_visibility="private")
     send_comment.click(bind(h.on_comment, service), [comment, chatbot, conv], [comment], api_visibility="private")
-    return ChatParts(chatbot, doc_filter, last_answer, conv, browser, conv_list, examples, note)
+    return ChatParts(chatbot, doc_filter, last_answer, conv, browser, conv_list, [examples_title, *examples], note)
 
 
 def build_curation(service: WebService) -> tuple[Callable[..., Any], list[Any], Callable[..., Any], list[Any]]:
@@ -302,7 +304,7 @@ def build_admin(service: WebService, chat: ChatParts) -> gr.Tab:
     add_files.click(bind(h.add_documents, service), [upload, overwrite], [upload_md, upload], api_name="upload")
     rebuild_btn.click(
         bind(h.rebuild, service), None, [report_md, status_md, chat.doc_filter], api_name="rebuild", concurrency_id="rebuild"
-    ).then(bind(h.after_rebuild, service), None, [chat.examples, *curation_view], api_visibility="private")
+    ).then(bind(h.after_rebuild, service), None, [*chat.examples, *curation_view], api_visibility="private")
     return admin_tab
 
 
@@ -349,7 +351,7 @@ def build_app(service: WebService) -> gr.Blocks:
         demo.load(
             bind(h.refresh_page, service),
             [chat.browser],
-            [chat.conv_list, chat.doc_filter, chat.examples, chat.note],
+            [chat.conv_list, chat.doc_filter, chat.note, *chat.examples],
             api_visibility="private",
         )
     demo.queue(max_size=QUEUE_MAX, default_concurrency_limit=1)

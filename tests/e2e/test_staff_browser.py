@@ -22,6 +22,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium missing:
 QUESTION = "En quelle année l'Accord intergouvernemental de coopération médicale Vietnam–France a-t-il été signé ?"
 FOLLOW_UP = "Et qui l'a souligné ?"
 UNKNOWN = "Quelle est la capitale de l'Australie ?"
+HOSTILE_QUESTION = 'Accord de 1993 <img src=https://evil.example/t.png onerror="window.pwned=1"> ?'
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +32,28 @@ def staff_app(tmp_path_factory) -> Iterator[RunningApp]:  # type: ignore[no-unty
         yield app
 
 
+# a long document (its title comes first among the examples) whose title is hostile
+HOSTILE_TITLE = 'Rapport &lt;img src=https://evil.example/e.png onerror="window.pwned=2"&gt; annuel des jumelages'
+HOSTILE_DOC = (
+    f"<!doctype html><html><head><title>{HOSTILE_TITLE}</title></head><body>"
+    + "".join(
+        f"<p>Le jumelage numéro {i} entre un hôpital français et un hôpital partenaire a formé {i + 3} soignants "
+        "cette année, avec des missions croisées, des stages cliniques et des formations à distance suivies par les équipes "
+        "des deux pays, dans le cadre des conventions de coopération hospitalière signées par les établissements.</p>"
+        for i in range(40)
+    )
+    + "</body></html>"
+)
+
+
 @pytest.fixture(scope="module")
 def local_app(tmp_path_factory) -> Iterator[RunningApp]:  # type: ignore[no-untyped-def]
-    yield from start_app(tmp_path_factory.mktemp("local-browser"), HashEmbedder(), first_sentence_backend())
+    yield from start_app(
+        tmp_path_factory.mktemp("local-browser"),
+        HashEmbedder(),
+        first_sentence_backend(),
+        extra_docs={"rapport.html": HOSTILE_DOC},
+    )
 
 
 def conversation_titles(page) -> list[str]:  # type: ignore[no-untyped-def]
@@ -96,11 +116,19 @@ def test_without_login_conversations_stay_in_this_browser(local_app: RunningApp,
     page = session.page
     page.goto(local_app.url)
     page.locator("#conversations-note").get_by_text("restent dans ce navigateur").wait_for(timeout=30_000)
-    ask(page, QUESTION)
-    wait_idle(page)
-    page.locator("#conversation-list label", has_text="En quelle année").wait_for(timeout=30_000)
+    example = page.locator("#examples button", has_text='<img src=https://evil.example/e.png onerror="window.pwned=2">')
+    example.wait_for(timeout=30_000)  # the hostile title is an example, shown as text
+    example.click()  # puts the question in the box
+    page.wait_for_function("() => document.querySelector('#chat-input textarea').value.includes('Rapport <img')")
+    ask(page, HOSTILE_QUESTION)
+    page.get_by_test_id("bot").last.wait_for(timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('#chat-input textarea').disabled", timeout=60_000)
+    page.locator("#conversation-list label", has_text="onerror").wait_for(timeout=30_000)
     page.reload()
-    page.locator("#conversation-list label", has_text="En quelle année").wait_for(timeout=30_000)
+    page.locator("#conversation-list label", has_text="onerror").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.pwned") is None and page.locator("img[src*='evil']").count() == 0
+    assert session.outside == [], "a question's title is shown as text, and fetches nothing"
     with local_app.service.engine.connect() as db:
         assert db.execute(select(func.count()).select_from(conversations_table)).scalar_one() == 0, "nothing on the server"
     stored = page.evaluate("() => Object.keys(localStorage)")
@@ -180,3 +208,23 @@ def test_an_admin_curates_a_thumbs_down_evaluates_and_sees_the_chart(
     admin.screenshot(path=str(artifacts / "evaluation-chart.png"), full_page=True, animations="disabled")
     chart.screenshot(path=str(artifacts / "evaluation-chart-only.png"))
     assert session.outside == [], f"nothing fetched outside: {session.outside}"
+
+
+def test_the_document_filter_follows_the_index_for_everyone(staff_app: RunningApp, session: Page) -> None:
+    """A page opened before another admin's rebuild offers its documents; a removed one is said, not searched around."""
+    page = session.page
+    log_in(page, staff_app.url, "bob")
+    new = staff_app.docs / "filtre.txt"
+    new.write_text("La convention de jumelage entre Hué et Nantes a été signée en 2019.", encoding="utf-8")
+    staff_app.service.rebuild()  # by someone else, after this page was loaded
+    page.locator("#doc-filter input").click()
+    page.get_by_role("option", name="filtre.txt").click()
+    page.keyboard.press("Escape")
+    new.unlink()
+    staff_app.service.rebuild()
+    ask(page, "Quand la convention de jumelage entre Hué et Nantes a-t-elle été signée ?")
+    page.get_by_test_id("bot").last.get_by_text("ne sont plus dans l'index").wait_for(timeout=60_000)
+    assert "filtre.txt" in page.get_by_test_id("bot").last.inner_text()
+    page.locator("#doc-filter input").click()
+    page.wait_for_timeout(500)
+    assert page.get_by_role("option", name="filtre.txt").count() == 0, "no longer offered"

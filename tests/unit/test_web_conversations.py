@@ -139,7 +139,7 @@ def test_without_login_conversations_live_in_the_browser(tmp_path: Path, docs: P
     assert title == title_from(QUESTION)
     assert conv["id"] and browser["conversations"][0]["turns"][0]["question"] == QUESTION
     assert [v for _, v in listing["choices"]] == [conv["id"]]
-    assert "navigateur" in h.refresh_page(service, browser, request(None))[3], "the page says where they are kept"
+    assert "navigateur" in h.refresh_page(service, browser, request(None))[2], "the page says where they are kept"
     with pytest.raises(gr.Error, match="navigateur"):
         h.conversations_api(service, request(None))
     shown, opened, *_ = h.open_conversation(service, conv["id"], browser, request(None))
