@@ -21,7 +21,7 @@ from typing import Any
 
 from assistant.evaluation.evaluate import run_questions, score, write_report
 from assistant.evaluation.golden import GoldenQuestion, GoldenSetError, load_golden
-from assistant.evaluation.history import History, drops, outcomes
+from assistant.evaluation.history import History, draw_history, drops, outcomes
 from assistant.pipeline import Answer, Assistant
 from index.manifest import read_manifest
 from index.sync import SyncReport
@@ -76,6 +76,7 @@ class EvaluationRunner:
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self._status: dict[str, Any] = {"running": False}
+        self._chart: tuple[tuple[int, int], bytes | None] | None = None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -127,6 +128,23 @@ class EvaluationRunner:
         if thread is not None:
             thread.join(timeout)
         return not self.running()
+
+    def chart(self) -> bytes | None:
+        """The figures over time as a PNG (None before the first run); drawn again only when the history changed
+        (the admin page asks every two seconds while a run is going)."""
+        try:
+            stat = self.history.path.stat()
+        except FileNotFoundError:
+            return None
+        key = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if self._chart is not None and self._chart[0] == key:
+                return self._chart[1]
+        rows = self.history.rows()
+        png = draw_history(rows, self.labels) if any(r["type"] == "run" for r in rows) else None
+        with self._lock:
+            self._chart = (key, png)
+        return png
 
     def record_rebuild(self, report: SyncReport) -> bool:
         """Mark a rebuild that changed the index on the chart; True when it changed something."""

@@ -24,7 +24,6 @@ from typing import Any
 import gradio as gr
 
 from assistant.errors import AnsweringError
-from assistant.evaluation.history import draw_history
 from assistant.model_queue import GenerationCancelled, Waiting
 from assistant.pipeline import Answer, Retrieved
 from assistant.text import normalize
@@ -773,9 +772,7 @@ def _evaluation_view(service: WebService) -> tuple[str, str]:
         if service.settings.eval_after_rebuild
         else "Pour qu'une reconstruction lance cette évaluation d'elle-même : ASSISTANT_EVAL_AFTER_REBUILD=true."
     )
-    rows = runner.history.rows()
-    png = draw_history(rows, runner.labels) if any(r["type"] == "run" for r in rows) else None
-    return evaluation_markdown(runner.status(), last, auto), chart_html(png)
+    return evaluation_markdown(runner.status(), last, auto), chart_html(runner.chart())
 
 
 @admin_only
