@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from index.config import IndexSettings
 
@@ -112,6 +112,28 @@ class Settings(IndexSettings):
     trusted_proxies: str = Field(
         "127.0.0.1", description="Addresses of reverse proxies whose X-Forwarded-For/-Proto headers are believed."
     )
+
+    # curation loop (admin page)
+    eval_sample_questions: Path | None = Field(
+        Path("tests/golden/golden.jsonl"),
+        description="Golden set evaluated with the curated set by « Évaluer maintenant » (the sample corpus's; "
+        "empty: the curated set only).",
+    )
+    eval_after_rebuild: bool = Field(
+        False, description="Evaluate the curated and sample sets in the background after each rebuild that changed the index."
+    )
+    eval_drop_tolerance: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="An evaluation warns when a figure is worse than the previous run's by more than this "
+        "(on the questions both runs share).",
+    )
+
+    @field_validator("eval_sample_questions", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def feedback_file(self) -> Path:

@@ -9,10 +9,15 @@ messages are unit-tested by calling these functions directly.
 from __future__ import annotations
 
 import functools
+import html
 import inspect
 import logging
+import re
+import shutil
+import tempfile
+import time
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +26,41 @@ import gradio as gr
 from assistant.errors import AnsweringError
 from assistant.model_queue import GenerationCancelled, Waiting
 from assistant.pipeline import Answer, Retrieved
+from assistant.text import normalize
 from index.errors import IndexingError
 from index.render import RenderedPage, RenderError
-from web.errors import AccessDenied, UploadError
+from web.conversations import (
+    BrowserBook,
+    ConversationBook,
+    ConversationNotFound,
+    history_of,
+    title_from,
+    turn_from_answer,
+)
+from web.curation import propose_pattern
+from web.errors import AccessDenied, UploadError, WebError
 from web.messages import user_message
 from web.render import (
     answer_markdown,
+    chart_html,
+    conversation_choices,
+    conversation_export_markdown,
+    conversation_messages,
+    curated_markdown,
     document_url,
+    evaluation_markdown,
+    passage_choices_of,
     passages_markdown,
     plain_markdown,
+    problem_choices,
+    problem_detail_markdown,
     problems_markdown,
     report_markdown,
+    share_choices,
     source_choices,
-    sources_markdown,
     status_markdown,
+    turn_export_markdown,
+    turn_sources_markdown,
     viewer_html,
     waiting_markdown,
 )
@@ -132,7 +158,23 @@ def conversation(history: list[dict[str, Any]] | None) -> list[dict[str, str]]:
 SEARCHING = "⏳ Recherche dans les documents…"
 STOPPED = "\n\n_⏹ Réponse arrêtée._"
 
-ChatUpdate = tuple[list[dict[str, Any]], str, Answer | None, Any]
+Conversation = dict[str, Any]  # the page's open conversation: {"id": str | None, "title": str, "turns": [turn, ...]}
+ChatUpdate = tuple[list[dict[str, Any]], str, Answer | None, Any, Conversation]
+
+
+def empty_conversation() -> Conversation:
+    return {"id": None, "title": "", "turns": []}
+
+
+def _open(conv: Conversation | None) -> Conversation:
+    """The page's conversation state, read defensively (it comes back from the page)."""
+    if not isinstance(conv, dict) or not isinstance(conv.get("turns"), list):
+        return empty_conversation()
+    return {
+        "id": conv.get("id") if isinstance(conv.get("id"), str) else None,
+        "title": str(conv.get("title") or ""),
+        "turns": list(conv["turns"]),
+    }
 
 
 def _snapshot(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -140,23 +182,48 @@ def _snapshot(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**m, "metadata": dict(m["metadata"])} if m.get("metadata") else dict(m) for m in history]
 
 
+def sources_gone_message(gone: Sequence[str]) -> str:
+    names = ", ".join(f"« {plain_markdown(s)} »" for s in gone)
+    return (
+        f"⚠ Les documents choisis ne sont plus dans l'index ({names}) : choisissez-en d'autres dans "
+        "« Limiter la recherche à certains documents », ou videz ce filtre pour chercher dans tous les documents."
+    )
+
+
 def respond(
-    service: WebService, message: str, history: list[dict[str, Any]] | None, filters: list[str] | None, request: gr.Request
+    service: WebService,
+    message: str,
+    history: list[dict[str, Any]] | None,
+    filters: list[str] | None,
+    conv: Conversation | None,
+    request: gr.Request,
 ) -> Iterator[ChatUpdate]:
-    """Answer in the chat: the sources as soon as they are found, the place in the queue, then the answer under them."""
+    """Answer in the chat: the sources as soon as they are found, the place in the queue, then the answer under them.
+
+    A follow-up reads the open conversation's own turns (as they were written, not as
+    shown); the answer is added to it (saved on the server when people log in).
+    """
     history = list(history or [])
-    turns = conversation(history)
+    conv = _open(conv) if history else empty_conversation()  # an empty chat is a new conversation
+    turns = history_of(conv["turns"]) if conv["turns"] else conversation(history)
     history.append({"role": "user", "content": plain_markdown(message or "")})
     answer_msg: dict[str, Any] = {"role": "assistant", "content": SEARCHING}
     history.append(answer_msg)
-    yield _snapshot(history), "", None, gr.update()
+    yield _snapshot(history), "", None, gr.update(), conv
+    kept, gone = service.split_sources(filters)
+    if gone and not kept:  # never fall back silently to every document
+        answer_msg["content"] = sources_gone_message(gone)
+        yield _snapshot(history), "", None, gr.update(), conv
+        return
+    if gone:
+        names = ", ".join(html.escape(s) for s in gone)  # a toast renders HTML: a file name is shown as text
+        gr.Warning(f"{names} n'est plus dans l'index : la recherche se limite aux autres documents choisis.")
     sources_msg: dict[str, Any] | None = None
     language, raw = "fr", ""
     final: Answer | None = None
+    user = username(request)
     try:
-        for item in service.stream(
-            message or "", turns, filters, session=getattr(request, "session_hash", None), user=username(request)
-        ):
+        for item in service.stream(message or "", turns, kept or None, session=getattr(request, "session_hash", None), user=user):
             if isinstance(item, Retrieved):
                 language = item.language
                 sources_msg = {
@@ -174,32 +241,54 @@ def respond(
             else:
                 raw += item
                 answer_msg["content"] = plain_markdown(raw)
-            yield _snapshot(history), "", None, gr.update()
+            yield _snapshot(history), "", None, gr.update(), conv
     except GenerationCancelled:
         answer_msg["content"] = (plain_markdown(raw) if raw else "") + STOPPED
         if sources_msg is not None:
             sources_msg["metadata"] = {**sources_msg["metadata"], "status": "done"}
-        yield _snapshot(history), "", None, gr.update()
+        yield _snapshot(history), "", None, gr.update(), conv
         return
     except Exception as exc:  # every failure reaches the user as a sentence, never a traceback
         answer_msg["content"] = f"⚠ {user_message(exc)}"
         if sources_msg is not None:
             sources_msg["metadata"] = {**sources_msg["metadata"], "status": "done"}
-        yield _snapshot(history), "", None, gr.update()
+        yield _snapshot(history), "", None, gr.update(), conv
         return
     if final is None:  # the pipeline always ends with an Answer; say so rather than hang if not
         answer_msg["content"] = f"⚠ {user_message(RuntimeError('stream ended without an answer'))}"
-        yield _snapshot(history), "", None, gr.update()
+        yield _snapshot(history), "", None, gr.update(), conv
         return
+    turn = turn_from_answer(final)
     title = "Sources" if final.citations else "Passages les plus proches"
-    block = {"role": "assistant", "content": sources_markdown(final), "metadata": {"title": title, "status": "done"}}
+    block = {"role": "assistant", "content": turn_sources_markdown(turn), "metadata": {"title": title, "status": "done"}}
     if sources_msg is not None:
         sources_msg.clear()
         sources_msg.update(block)
     else:
         history.insert(len(history) - 1, block)
     answer_msg["content"] = answer_markdown(final.text, final.abstained, final.language)
-    yield _snapshot(history), "", final, gr.update(choices=source_choices(final), value=None)
+    conv["turns"].append(turn)
+    if service.login_required and user:
+        conv = _save_turn(service, user, conv, turn)
+    yield _snapshot(history), "", final, gr.update(choices=source_choices(final), value=None), conv
+
+
+def _save_turn(service: WebService, user: str, conv: Conversation, turn: dict[str, Any]) -> Conversation:
+    """Add the turn to the person's conversation on the server (a new one when it was deleted meanwhile)."""
+    book = service.book(user)
+    try:
+        conv["id"] = book.add_turn(conv["id"], turn)
+    except ConversationNotFound:  # deleted from another page: what was asked here starts a new one
+        conv["id"] = None
+        for t in conv["turns"]:
+            conv["id"] = book.add_turn(conv["id"], t)
+    except Exception:
+        log.exception("could not save the conversation of %s", user)
+        gr.Warning("La réponse n'a pas pu être enregistrée dans vos conversations (détails dans le journal du serveur).")
+        return conv
+    if not conv["title"]:
+        conv["title"] = title_from(conv["turns"][0]["question"])
+    return conv
 
 
 def stop_answer(service: WebService, request: gr.Request) -> None:
@@ -207,8 +296,234 @@ def stop_answer(service: WebService, request: gr.Request) -> None:
     service.cancel(getattr(request, "session_hash", None))
 
 
-def new_conversation(service: WebService) -> tuple[list[Any], str, None, Any, str]:
-    return [], "", None, gr.update(choices=[], value=None), ""
+# -- conversation panel --------------------------------------------------------
+
+PanelUpdate = Any
+
+
+def _list_update(service: WebService, book: ConversationBook, selected: str | None) -> PanelUpdate:
+    choices = conversation_choices(book.list())
+    ids = {value for _, value in choices}
+    return gr.update(choices=choices, value=selected if selected in ids else None)
+
+
+def _book(service: WebService, request: gr.Request | None, browser: Any) -> ConversationBook:
+    try:
+        return service.book(username(request), browser)
+    except AccessDenied as exc:
+        raise gr.Error(str(exc), print_exception=False) from exc
+
+
+def after_answer(
+    service: WebService, conv: Conversation | None, browser: Any, filters: list[str] | None, request: gr.Request
+) -> tuple[Conversation, Any, PanelUpdate, str, Any, Any, Any, Any, Any]:
+    """After an answer: keep it (in the browser without login), refresh the list, the sharing tools and the document list."""
+    conv = _open(conv)
+    book = _book(service, request, browser)
+    browser_value = gr.update()
+    if isinstance(book, BrowserBook) and conv["turns"]:
+        conv["id"] = book.save(conv["id"], conv["turns"])
+        conv["title"] = conv["title"] or title_from(conv["turns"][0]["question"])
+        browser_value = book.value()
+    sources = service.sources()
+    filter_update = gr.update(choices=sources, value=[s for s in filters or [] if s in sources])
+    return (
+        conv,
+        browser_value,
+        _list_update(service, book, conv["id"]),
+        conv["title"],
+        *share_updates(service, conv, None),
+        filter_update,
+    )
+
+
+def refresh_page(service: WebService, browser: Any, request: gr.Request) -> tuple[Any, ...]:
+    """On page load: this person's conversations, the documents of the index now, examples from their titles."""
+    book = _book(service, request, browser)
+    return (
+        _list_update(service, book, None),
+        gr.update(choices=service.sources()),
+        conversations_note(service),
+        *examples_update(service.example_questions()),
+    )
+
+
+EXAMPLES = 4  # example buttons on the page
+
+
+def pad_examples(questions: list[str]) -> list[str | None]:
+    return [*questions[:EXAMPLES], *[None] * (EXAMPLES - len(questions[:EXAMPLES]))]
+
+
+def examples_update(questions: list[str]) -> list[Any]:
+    """The examples' title, then each button: its question, hidden when there are fewer questions."""
+    drawn = pad_examples(questions)
+    return [gr.update(visible=bool(questions))] + [gr.update(value=q or "", visible=bool(q)) for q in drawn]
+
+
+def conversations_note(service: WebService) -> str:
+    if service.login_required:
+        return "Enregistrées sur le serveur pour vous seul ; les plus récentes d'abord."
+    return (
+        "**Sans connexion, vos conversations restent dans ce navigateur** (sur cette machine seulement ; "
+        "effacer les données du navigateur les efface)."
+    )
+
+
+def refresh_documents(service: WebService, filters: list[str] | None) -> Any:
+    """The filter's choices as the index is now (after someone's rebuild), keeping what is still there."""
+    sources = service.sources()
+    return gr.update(choices=sources, value=[s for s in filters or [] if s in sources])
+
+
+def use_example(service: WebService, question: str | None) -> str:
+    return str(question or "")
+
+
+def open_conversation(
+    service: WebService, conversation_id: str | None, browser: Any, request: gr.Request
+) -> tuple[list[dict[str, Any]], Conversation, str, Any, str, Any, Any, Any, Any, Any]:
+    """Show a saved conversation; the next question follows on from it."""
+    if not conversation_id:
+        return (
+            [],
+            empty_conversation(),
+            "",
+            gr.update(choices=[], value=None),
+            "",
+            *share_updates(service, empty_conversation(), None),
+            gr.update(visible=False),
+        )
+    try:
+        saved = _book(service, request, browser).get(str(conversation_id))
+    except ConversationNotFound as exc:
+        raise gr.Error(str(exc), print_exception=False) from exc
+    conv = {"id": saved["id"], "title": saved["title"], "turns": saved["turns"]}
+    return (
+        conversation_messages(conv["turns"]),
+        conv,
+        saved["title"],
+        gr.update(choices=[], value=None),
+        "",
+        *share_updates(service, conv, None),
+        gr.update(visible=False),
+    )
+
+
+def new_conversation(
+    service: WebService, browser: Any, request: gr.Request
+) -> tuple[list[Any], str, None, Any, str, Conversation, PanelUpdate, str, Any, Any, Any, Any]:
+    """An empty chat; the list of conversations stays (nothing selected)."""
+    book = _book(service, request, browser)
+    conv = empty_conversation()
+    return (
+        [],
+        "",
+        None,
+        gr.update(choices=[], value=None),
+        "",
+        conv,
+        _list_update(service, book, None),
+        "",
+        *share_updates(service, conv, None),
+    )
+
+
+def rename_conversation(
+    service: WebService, conv: Conversation | None, title: str, browser: Any, request: gr.Request
+) -> tuple[Conversation, Any, PanelUpdate]:
+    conv = _open(conv)
+    if not conv["id"]:
+        raise gr.Error("Ouvrez ou commencez d'abord une conversation à renommer.", print_exception=False)
+    book = _book(service, request, browser)
+    try:
+        book.rename(conv["id"], title)
+    except WebError as exc:
+        raise gr.Error(str(exc), print_exception=False) from exc
+    conv["title"] = " ".join(title.split())
+    gr.Info("Conversation renommée.")
+    return conv, book.value() if isinstance(book, BrowserBook) else gr.update(), _list_update(service, book, conv["id"])
+
+
+def ask_delete(service: WebService, conv: Conversation | None) -> Any:
+    """The first click on « Supprimer » only shows the confirmation."""
+    if not _open(conv)["id"]:
+        raise gr.Error("Ouvrez d'abord la conversation à supprimer.", print_exception=False)
+    return gr.update(visible=True)
+
+
+def delete_conversation(
+    service: WebService, conv: Conversation | None, browser: Any, request: gr.Request
+) -> tuple[list[Any], Conversation, str, Any, PanelUpdate, Any, Any, Any, Any, Any]:
+    conv = _open(conv)
+    if not conv["id"]:
+        raise gr.Error("Ouvrez d'abord la conversation à supprimer.", print_exception=False)
+    book = _book(service, request, browser)
+    try:
+        book.delete(conv["id"])
+    except ConversationNotFound as exc:
+        raise gr.Error(str(exc), print_exception=False) from exc
+    gr.Info("Conversation supprimée.")
+    empty = empty_conversation()
+    return (
+        [],
+        empty,
+        "",
+        book.value() if isinstance(book, BrowserBook) else gr.update(),
+        _list_update(service, book, None),
+        gr.update(visible=False),
+        *share_updates(service, empty, None),
+    )
+
+
+# -- sharing: copy one answer with its sources, download an answer or the conversation --------
+
+
+def _export_file(name: str, text: str) -> str:
+    """Write an export where Gradio takes it from (it serves it as an attachment); old ones are removed."""
+    root = Path(tempfile.gettempdir()) / "coop-assistant-exports"
+    root.mkdir(mode=0o700, exist_ok=True)
+    cutoff = time.time() - 3600
+    for old in root.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass
+    folder = Path(tempfile.mkdtemp(dir=root))
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _slug(text: str) -> str:
+    ascii_text = normalize(text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:40] or "conversation"
+
+
+def share_updates(service: WebService, conv: Conversation | None, pick: int | None) -> tuple[Any, str, Any, Any]:
+    """The answer picker, the chosen answer with its sources as Markdown (to copy), and the two downloads."""
+    conv = _open(conv)
+    turns = conv["turns"]
+    if not turns:
+        off = gr.update(value=None, interactive=False)
+        return gr.update(choices=[], value=None), "", off, off
+    index = pick if isinstance(pick, int) and 0 <= pick < len(turns) else len(turns) - 1
+    title = conv["title"] or title_from(turns[0]["question"])
+    stamp = time.strftime("%Y-%m-%d")
+    answer_md = turn_export_markdown(turns[index], "#") + "\n"
+    whole = conversation_export_markdown(title, turns, time.strftime("%d/%m/%Y à %H:%M"))
+    return (
+        gr.update(choices=share_choices(turns), value=index),
+        answer_md,
+        gr.update(value=_export_file(f"reponse-{stamp}-{_slug(turns[index]['question'])}.md", answer_md), interactive=True),
+        gr.update(value=_export_file(f"conversation-{stamp}-{_slug(title)}.md", whole), interactive=True),
+    )
+
+
+def pick_shared(service: WebService, conv: Conversation | None, pick: int | None) -> tuple[str, Any]:
+    _, text, answer_file, _ = share_updates(service, conv, pick)
+    return text, answer_file
 
 
 def show_source(service: WebService, choice: str | None, answer: Answer | None) -> str:
@@ -235,24 +550,66 @@ def show_source(service: WebService, choice: str | None, answer: Answer | None) 
     return viewer_html(passage, before, after, quote, link, image)
 
 
-def on_like(service: WebService, data: gr.LikeData, history: list[dict[str, Any]], request: gr.Request) -> None:
+# -- feedback ------------------------------------------------------------------
+
+
+def _turn_shown_as(conv: Conversation | None, shown: str) -> dict[str, Any] | None:
+    """The turn whose answer is this chat message (the most recent one if two are alike)."""
+    for turn in reversed(_open(conv)["turns"]):
+        rendered = answer_markdown(str(turn.get("answer", "")), bool(turn.get("abstained")), str(turn.get("language", "fr")))
+        if rendered.strip() == shown.strip():
+            return turn
+    return None
+
+
+def on_like(
+    service: WebService, data: gr.LikeData, history: list[dict[str, Any]], conv: Conversation | None, request: gr.Request
+) -> None:
+    """A thumb on an answer. Gradio gives the index of the first message of the bubble (the sources block above
+    the answer): the answer is the first message under it that is not such a block."""
     index = data.index if isinstance(data.index, int) else data.index[0]
-    answer = content_text(history[index]["content"]) if 0 <= index < len(history) else str(data.value)
-    question = next((content_text(m["content"]) for m in reversed(history[:index]) if m["role"] == "user"), "")
-    service.record_feedback(question, answer, bool(data.liked), user=username(request))
+    i = index
+    while 0 <= i < len(history) and history[i].get("role") == "assistant" and history[i].get("metadata"):
+        i += 1
+    if 0 <= i < len(history) and history[i].get("role") == "assistant":
+        shown = content_text(history[i]["content"])
+    else:
+        shown = str(data.value[-1] if isinstance(data.value, list) and data.value else data.value)
+    turn = _turn_shown_as(conv, shown)
+    if turn is not None:
+        question, answer = str(turn.get("question", "")), str(turn.get("answer", ""))
+    else:  # an answer that was not kept (stopped, an error): what the page shows
+        question = next((content_text(m["content"]) for m in reversed(history[: max(i, 0)]) if m["role"] == "user"), "")
+        answer = shown
+    service.record_feedback(question, answer, bool(data.liked), user=username(request), turn=turn)
     gr.Info("Merci pour votre avis.")
 
 
-def on_comment(service: WebService, text: str, history: list[dict[str, Any]], request: gr.Request) -> str:
+def on_comment(
+    service: WebService, text: str, history: list[dict[str, Any]], conv: Conversation | None, request: gr.Request
+) -> str:
     if not (text or "").strip():
         gr.Warning("Le commentaire est vide.")
         return text
-    turns = conversation(history)
-    question = next((t["content"] for t in reversed(turns) if t["role"] == "user"), "")
-    answer = next((t["content"] for t in reversed(turns) if t["role"] == "assistant"), "")
-    service.record_feedback(question, answer, None, text, username(request))
+    turns = _open(conv)["turns"]
+    if turns:
+        turn: dict[str, Any] | None = turns[-1]
+        question, answer = str(turns[-1].get("question", "")), str(turns[-1].get("answer", ""))
+    else:
+        said = conversation(history)
+        turn = None
+        question = next((t["content"] for t in reversed(said) if t["role"] == "user"), "")
+        answer = next((t["content"] for t in reversed(said) if t["role"] == "assistant"), "")
+    service.record_feedback(question, answer, None, text, username(request), turn)
     gr.Info("Commentaire enregistré, merci.")
     return ""
+
+
+# -- HTTP API ------------------------------------------------------------------
+
+
+def _api_error(exc: Exception) -> gr.Error:
+    return gr.Error(user_message(exc), print_exception=False)
 
 
 def ask_api(
@@ -266,10 +623,69 @@ def ask_api(
             if isinstance(item, Answer):
                 final = item
     except Exception as exc:
-        raise gr.Error(user_message(exc), print_exception=False) from exc
+        raise _api_error(exc) from exc
     if final is None:
         raise gr.Error(user_message(RuntimeError("stream ended without an answer")))
     return final.to_json()
+
+
+def conversations_api(service: WebService, request: gr.Request | None = None) -> list[dict[str, Any]]:
+    """The logged-in person's conversations, the most recent first: id, title, created, updated, turns."""
+    try:
+        return service.server_book(username(request)).list()
+    except WebError as exc:
+        raise _api_error(exc) from exc
+
+
+def conversation_api(service: WebService, conversation_id: str, request: gr.Request | None = None) -> dict[str, Any]:
+    """One of the logged-in person's conversations with its turns (question, answer, citations, passages)."""
+    try:
+        return service.server_book(username(request)).get(str(conversation_id))
+    except WebError as exc:
+        raise _api_error(exc) from exc
+
+
+def rename_conversation_api(
+    service: WebService, conversation_id: str, title: str, request: gr.Request | None = None
+) -> dict[str, Any]:
+    try:
+        book = service.server_book(username(request))
+        book.rename(str(conversation_id), title)
+        return book.get(str(conversation_id))
+    except WebError as exc:
+        raise _api_error(exc) from exc
+
+
+def delete_conversation_api(service: WebService, conversation_id: str, request: gr.Request | None = None) -> bool:
+    try:
+        service.server_book(username(request)).delete(str(conversation_id))
+    except WebError as exc:
+        raise _api_error(exc) from exc
+    return True
+
+
+def feedback_api(
+    service: WebService,
+    conversation_id: str,
+    turn: int,
+    liked: bool | None = None,
+    comment: str = "",
+    request: gr.Request | None = None,
+) -> str:
+    """A thumb or a comment on one answer of one of your conversations; returns the id admins see it under."""
+    try:
+        saved = service.server_book(username(request)).get(str(conversation_id))
+    except WebError as exc:
+        raise _api_error(exc) from exc
+    turns = saved["turns"]
+    if not isinstance(turn, int) or not 0 <= turn < len(turns):
+        raise gr.Error(f"Cette conversation a {len(turns)} réponse(s) : donnez un numéro de 0 à {len(turns) - 1}.")
+    if liked is None and not (comment or "").strip():
+        raise gr.Error("Donnez un avis (liked: true ou false) ou un commentaire.", print_exception=False)
+    t = turns[turn]
+    return service.record_feedback(
+        str(t.get("question", "")), str(t.get("answer", "")), liked, comment or "", username(request), t
+    )
 
 
 # -- admin ---------------------------------------------------------------------
@@ -331,3 +747,204 @@ def rebuild(service: WebService, request: gr.Request, progress: gr.Progress = gr
     except Exception as exc:
         raise gr.Error(user_message(exc), print_exception=False) from exc
     return report_markdown(report.to_json()), status_markdown(service.status()), gr.update(choices=service.sources())
+
+
+# -- curation loop -------------------------------------------------------------
+
+CurationView = tuple[Any, str, str, str]
+
+
+def _curation_view(service: WebService, selected: str | None = None) -> CurationView:
+    """The rows to curate (picker), the curated set, the evaluation status and the chart."""
+    curated = service.curated.by_feedback()
+    rows = service.problems(200)
+    choices = problem_choices(rows, curated)
+    ids = {value for _, value in choices}
+    picker = gr.update(choices=choices, value=selected if selected in ids else None)
+    return picker, curated_markdown(service.curated.entries(), service.curated.path.name), *_evaluation_view(service)
+
+
+def _evaluation_view(service: WebService) -> tuple[str, str]:
+    runner = service.evaluations
+    last = [r for name in runner.labels if (r := runner.history.last_run(name)) is not None]
+    auto = (
+        "Une reconstruction qui change l'index lance cette évaluation d'elle-même (ASSISTANT_EVAL_AFTER_REBUILD)."
+        if service.settings.eval_after_rebuild
+        else "Pour qu'une reconstruction lance cette évaluation d'elle-même : ASSISTANT_EVAL_AFTER_REBUILD=true."
+    )
+    return evaluation_markdown(runner.status(), last, auto), chart_html(runner.chart())
+
+
+@admin_only
+def curation_refresh(service: WebService, request: gr.Request) -> CurationView:
+    return _curation_view(service)
+
+
+def _row(service: WebService, row_id: str | None) -> dict[str, Any]:
+    row = service.feedback.get(str(row_id)) if row_id else None
+    if row is None:
+        raise gr.Error("Choisissez d'abord une remontée dans la liste.", print_exception=False)
+    return row
+
+
+@admin_only
+def curation_open(service: WebService, row_id: str | None, request: gr.Request) -> tuple[str, Any, str, str, str, str]:
+    """Show one abstention or thumbs-down with what the admin needs to curate it."""
+    if not row_id:
+        return "", gr.update(choices=[], value=None), "", "", "", ""
+    row = _row(service, row_id)
+    curated = service.curated.by_feedback().get(row["id"])
+    return (
+        problem_detail_markdown(row, curated),
+        gr.update(choices=passage_choices_of(row), value=None),
+        row["question"],
+        "",
+        "",
+        "",
+    )
+
+
+@admin_only
+def curation_passage(service: WebService, row_id: str | None, rank: int | None, request: gr.Request) -> tuple[str, str, str]:
+    """The chosen passage's text, to select the words that answer in it."""
+    if rank is None:
+        return "", "", ""
+    row = _row(service, row_id)
+    passage = next((p for p in row["passages"] if p.get("rank") == rank), None)
+    return (str(passage.get("text") or "") if passage else ""), "", ""
+
+
+@admin_only
+def curation_words_selected(service: WebService, evt: gr.SelectData, request: gr.Request) -> tuple[str, str]:
+    """The words selected in the passage, and the answer pattern proposed from them."""
+    words = str(evt.value or "") if evt.selected is not False else ""
+    return words, propose_pattern(words)
+
+
+@admin_only
+def curation_propose(service: WebService, words: str, request: gr.Request) -> str:
+    return propose_pattern(words or "")
+
+
+def _curate(service: WebService, row_id: str | None, request: gr.Request, answerable: bool, *args: Any) -> dict[str, Any]:
+    row = _row(service, row_id)
+    try:
+        if answerable:
+            question, rank, words, pattern = args
+            return service.curated.add_answerable(row, question, rank, words, pattern, username(request))
+        return service.curated.add_unanswerable(row, args[0], username(request))
+    except WebError as exc:
+        raise gr.Error(str(exc), print_exception=False) from exc
+
+
+def _saved_message(entry: dict[str, Any]) -> str:
+    kind = "avec réponse" if entry["answerable"] else "sans réponse dans les documents"
+    return f"✔ Ajoutée au jeu curé : **{plain_markdown(entry['id'])}** ({kind}) — « {plain_markdown(entry['question'])} »."
+
+
+@admin_only
+def curate_unanswerable(
+    service: WebService, row_id: str | None, question: str, request: gr.Request
+) -> tuple[str, Any, str, str, str]:
+    """« Les documents ne contiennent pas cette information » → an unanswerable golden question."""
+    entry = _curate(service, row_id, request, False, question)
+    return _saved_message(entry), *_curation_view(service)  # the form is cleared for the next one
+
+
+@admin_only
+def curate_answerable(
+    service: WebService,
+    row_id: str | None,
+    question: str,
+    rank: int | None,
+    words: str,
+    pattern: str,
+    request: gr.Request,
+) -> tuple[str, Any, str, str, str]:
+    """The chosen passage and words answer it → an answerable golden question with evidence and an answer pattern."""
+    entry = _curate(service, row_id, request, True, question, rank, words, pattern)
+    return _saved_message(entry), *_curation_view(service)
+
+
+@admin_only
+def curation_remove(service: WebService, question_id: str, request: gr.Request) -> tuple[str, Any, str, str, str]:
+    try:
+        entry = service.curated.remove(" ".join(str(question_id or "").split()))
+    except WebError as exc:
+        raise gr.Error(str(exc), print_exception=False) from exc
+    return f"Retirée du jeu curé : {plain_markdown(str(entry.get('id')))}.", *_curation_view(service)
+
+
+@admin_only
+def evaluate_now(service: WebService, request: gr.Request) -> tuple[str, str, Any]:
+    """Start the evaluation in the background; the page follows it (timer)."""
+    if not service.evaluations.start("manuel", username(request)):
+        gr.Warning("Une évaluation est déjà en cours : son avancement s'affiche ci-dessous.")
+    return *_evaluation_view(service), gr.update(active=True)
+
+
+@admin_only
+def evaluation_poll(service: WebService, request: gr.Request) -> tuple[str, str, Any]:
+    text, chart = _evaluation_view(service)
+    return text, chart, gr.update(active=service.evaluations.running())
+
+
+@admin_only
+def evaluation_stop(service: WebService, request: gr.Request) -> str:
+    if not service.evaluations.cancel():
+        gr.Info("Aucune évaluation en cours.")
+    return _evaluation_view(service)[0]
+
+
+# curation through the HTTP API (admins only, as on the page)
+
+
+@admin_only
+def problems_api(service: WebService, request: gr.Request | None = None) -> list[dict[str, Any]]:
+    """Abstentions, thumbs-down and comments, newest first, with their answer and passages."""
+    curated = service.curated.by_feedback()
+    return [{**r, "curated_as": curated.get(r["id"])} for r in service.problems(200)]
+
+
+@admin_only
+def curate_api(
+    service: WebService,
+    feedback_id: str,
+    answerable: bool,
+    question: str = "",
+    passage: int | None = None,
+    words: str = "",
+    pattern: str = "",
+    request: gr.Request | None = None,
+) -> dict[str, Any]:
+    """Turn a remontée into a golden question: unanswerable, or answered by ``words`` of ``passage``."""
+    row = service.feedback.get(str(feedback_id))
+    if row is None:
+        raise gr.Error("Aucune remontée n'a cet identifiant : relisez la liste (problems).", print_exception=False)
+    asked = question or row["question"]
+    try:
+        if answerable:
+            return service.curated.add_answerable(row, asked, passage, words, pattern, username(request))
+        return service.curated.add_unanswerable(row, asked, username(request))
+    except WebError as exc:
+        raise _api_error(exc) from exc
+
+
+@admin_only
+def evaluate_api(service: WebService, request: gr.Request | None = None) -> dict[str, Any]:
+    """Start « Évaluer maintenant »; ``started`` is false when one was already running."""
+    started = service.evaluations.start("manuel", username(request))
+    return {"started": started, "status": service.evaluations.status()}
+
+
+@admin_only
+def evaluation_api(service: WebService, request: gr.Request | None = None) -> dict[str, Any]:
+    """Where the evaluation stands, and every run's figures (with the index version and the time)."""
+    runs = [{k: v for k, v in r.items() if k != "outcomes"} for r in service.evaluations.history.rows()]
+    return {"status": service.evaluations.status(), "history": runs}
+
+
+@admin_only
+def after_rebuild(service: WebService, request: gr.Request) -> tuple[Any, ...]:
+    """After a rebuild: examples from the new titles, and the curation view (a rebuild may have started an evaluation)."""
+    return *examples_update(service.example_questions()), *_curation_view(service)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from assistant.evaluation.history import run_figures
 from assistant.pipeline import Answer
 from assistant.retrieval import Passage
 from index.render import RenderedPage
@@ -210,3 +211,261 @@ def problems_markdown(rows: Sequence[dict[str, Any]]) -> str:
             line += f" — « {plain_markdown(str(r['comment']))} »"
         out.append(line)
     return "\n".join(out)
+
+
+# -- conversations: shown again, exported, shared ---------------------------------
+
+
+def turn_sources_markdown(turn: Mapping[str, Any]) -> str:
+    """A saved turn's checked citations (the quote marked), or its closest passages when it has none."""
+    citations = [c for c in turn.get("citations") or [] if isinstance(c, dict)]
+    if citations:
+        return "\n\n".join(
+            f"{passage_heading(int(c.get('n') or 0), str(c.get('title', '')), str(c.get('source', '')), str(c.get('location') or ''))}"
+            f"\n\n{blockquote(highlight_markdown(str(c.get('passage_text') or c.get('quote') or ''), str(c.get('quote') or '')))}"
+            for c in citations
+        )
+    passages = [p for p in turn.get("passages") or [] if isinstance(p, dict)][:3]
+    parts = [
+        f"{passage_heading(int(p.get('rank') or 0), str(p.get('title', '')), str(p.get('source', '')), str(p.get('location') or ''))}"
+        f"\n\n{blockquote(plain_markdown(_cut(str(p.get('text', '')), 300)))}"
+        for p in passages
+    ]
+    return "\n\n".join(parts) or "Aucun passage."
+
+
+def turn_messages(turn: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The three chat messages of a saved turn: the question, its sources (closed), the answer under them."""
+    title = "Sources" if turn.get("citations") else "Passages les plus proches"
+    return [
+        {"role": "user", "content": plain_markdown(str(turn.get("question", "")))},
+        {"role": "assistant", "content": turn_sources_markdown(turn), "metadata": {"title": title, "status": "done"}},
+        {
+            "role": "assistant",
+            "content": answer_markdown(str(turn.get("answer", "")), bool(turn.get("abstained")), str(turn.get("language", "fr"))),
+        },
+    ]
+
+
+def conversation_messages(turns: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [m for t in turns for m in turn_messages(t)]
+
+
+def _day(stamp: str) -> str:
+    """ "2026-01-05T14:03:00+00:00" → "05/01 14:03" (as stored; no parsing of anything else)."""
+    m = re.match(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})", stamp or "")
+    return f"{m.group(3)}/{m.group(2)} {m.group(4)}:{m.group(5)}" if m else ""
+
+
+def conversation_choices(summaries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """Radio choices (label, id) of a conversation list; labels are shown as text by the browser."""
+    out = []
+    for c in summaries:
+        when = _day(str(c.get("updated", "")))
+        label = " ".join(str(c.get("title", "")).split())[:100] or "Conversation"
+        out.append((f"{label} · {when}" if when else label, str(c["id"])))
+    return out
+
+
+_MD_SPECIAL = re.compile(r"([\\<\[\]])")
+_MD_LINE_START = re.compile(r"^(\s*)([#>*+=|-]|\d+[.)])")
+
+
+def markdown_text(text: str) -> str:
+    """Text made inert for any Markdown reader (an exported note, a pasted e-mail), and still readable as text:
+    no HTML, autolink, link, image or reference (``<``, ``[``, ``]`` backslash-escaped, as CommonMark allows),
+    except the citation markers such as [2]; no line can start a heading, a list, a quote or a table."""
+    out: list[str] = []
+    last = 0
+    text = str(text)
+    for m in _CITATION.finditer(text):
+        out.append(_MD_SPECIAL.sub(r"\\\1", text[last : m.start()]))
+        out.append(m.group())
+        last = m.end()
+    out.append(_MD_SPECIAL.sub(r"\\\1", text[last:]))
+    return "\n".join(_MD_LINE_START.sub(r"\1\\\2", line) for line in "".join(out).splitlines())
+
+
+def _where(c: Mapping[str, Any]) -> str:
+    location = str(c.get("location") or "")
+    if not location and c.get("page"):
+        location = f"p. {c['page']}"
+    return location
+
+
+def turn_export_markdown(turn: Mapping[str, Any], heading: str = "##") -> str:
+    """One answer as Markdown with its sources: document, page or section, the quoted sentence."""
+    language = str(turn.get("language", "fr"))
+    lines = [f"{heading} {markdown_text(' '.join(str(turn.get('question', '')).split()))}", ""]
+    lines.append(markdown_text(str(turn.get("answer", ""))))
+    citations = [c for c in turn.get("citations") or [] if isinstance(c, dict)]
+    if turn.get("abstained"):
+        lines += ["", "_Abstention : les documents ne contiennent pas cette réponse._" if language == "fr" else "_Abstention._"]
+    if citations:
+        lines += ["", "Sources :" if language == "fr" else "Sources:", ""]
+        for c in citations:
+            where = _where(c)
+            lines.append(
+                f"- [{int(c.get('n') or 0)}] {markdown_text(str(c.get('title') or c.get('source', '')))} — "
+                f"{markdown_text(str(c.get('source', '')))}{', ' + markdown_text(where) if where else ''}"
+            )
+            if c.get("quote"):
+                lines.append(f"  > « {markdown_text(' '.join(str(c['quote']).split()))} »")
+    else:
+        passages = [p for p in turn.get("passages") or [] if isinstance(p, dict)][:3]
+        if passages:
+            lines += ["", "Passages les plus proches :" if language == "fr" else "Closest passages:", ""]
+            for p in passages:
+                where = _where(p)
+                lines.append(
+                    f"- [{int(p.get('rank') or 0)}] {markdown_text(str(p.get('title') or p.get('source', '')))} — "
+                    f"{markdown_text(str(p.get('source', '')))}{', ' + markdown_text(where) if where else ''}"
+                )
+    return "\n".join(lines)
+
+
+def conversation_export_markdown(title: str, turns: Sequence[Mapping[str, Any]], exported: str) -> str:
+    """A whole conversation as Markdown, each answer with its sources."""
+    head = [
+        f"# {markdown_text(' '.join(str(title).split()) or 'Conversation')}",
+        "",
+        f"_Exporté le {markdown_text(exported)} depuis l'assistant documentaire (réponses tirées des documents de l'équipe)._",
+    ]
+    return "\n\n".join(["\n".join(head), *(turn_export_markdown(t) for t in turns)]) + "\n"
+
+
+def share_choices(turns: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
+    return [(f"{i + 1}. {_cut(' '.join(str(t.get('question', '')).split()), 70)}", i) for i, t in enumerate(turns)]
+
+
+# -- curation loop (admin page) --------------------------------------------------
+
+
+def problem_choices(rows: Sequence[Mapping[str, Any]], curated: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Choices (label, id) of the rows an admin can curate; labels are shown as text by the browser."""
+    out = []
+    for r in rows:
+        question = " ".join(str(r.get("question", "")).split())
+        done = f" ✔ {curated[r['id']]}" if r["id"] in curated else ""
+        out.append((f"{r.get('when', '')} · {r.get('kind', '')} · {_cut(question, 80)}{done}", str(r["id"])))
+    return out
+
+
+def problem_detail_markdown(row: Mapping[str, Any], curated_id: str | None = None) -> str:
+    """One abstention or thumbs-down as the admin reads it: question, answer, passages, comment; all inert."""
+    head = f"**{plain_markdown(str(row.get('kind', '')))}** · {plain_markdown(str(row.get('when', '')))}"
+    if row.get("user"):
+        head += f" · {plain_markdown(str(row['user']))}"
+    if row.get("reason"):
+        head += f" · raison : {plain_markdown(str(row['reason']))}"
+    lines = [head, "", f"**Question** : {plain_markdown(str(row.get('question', '')))}"]
+    if row.get("standalone") and row.get("standalone") != row.get("question"):
+        lines += ["", f"**Question comprise** (après réécriture) : {plain_markdown(str(row['standalone']))}"]
+    answer = str(row.get("answer") or "")
+    lines += ["", "**Réponse donnée** :", "", blockquote(plain_markdown(answer)) if answer.strip() else "_(non enregistrée)_"]
+    if row.get("comment"):
+        lines += ["", f"**Commentaire** : « {plain_markdown(str(row['comment']))} »"]
+    if curated_id:
+        lines += ["", f"✔ Déjà dans le jeu de questions curé : **{plain_markdown(curated_id)}**."]
+    passages = [p for p in row.get("passages") or [] if isinstance(p, dict)]
+    lines += ["", "**Passages donnés au modèle**" if passages else "_Aucun passage enregistré pour cette remontée._"]
+    for p in passages:
+        lines += [
+            "",
+            passage_heading(
+                int(p.get("rank") or 0), str(p.get("title", "")), str(p.get("source", "")), str(p.get("location") or "")
+            ),
+            "",
+            blockquote(plain_markdown(str(p.get("text", "")))),
+        ]
+    return "\n".join(lines)
+
+
+def passage_choices_of(row: Mapping[str, Any]) -> list[tuple[str, int]]:
+    return [
+        (
+            f"[{p.get('rank')}] {p.get('title', '')} — {p.get('source', '')}"
+            + (f" ({p['location']})" if p.get("location") else ""),
+            int(p.get("rank") or 0),
+        )
+        for p in row.get("passages") or []
+        if isinstance(p, dict)
+    ]
+
+
+def curated_markdown(entries: Sequence[Mapping[str, Any]], path_name: str) -> str:
+    if not entries:
+        return f"Aucune question curée pour l'instant (fichier {plain_markdown(path_name)} dans le dossier des données)."
+    lines = [
+        f"**{len(entries)} question(s)** dans {plain_markdown(path_name)} (lisible par `python -m assistant eval --questions`) :",
+        "",
+    ]
+    for e in entries:
+        kind = "avec réponse" if e.get("answerable") else "sans réponse dans les documents"
+        line = f"- **{plain_markdown(str(e.get('id', '')))}** · {kind} · {plain_markdown(str(e.get('question', '')))}"
+        if e.get("answerable"):
+            patterns = " / ".join(plain_markdown(str(p)) for p in e.get("answer_patterns") or [])
+            evidence = plain_markdown(_cut(str((e.get("evidence") or [""])[0]), 160))
+            line += f" — motif « {patterns} », preuve « {evidence} »"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _figure(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) else "—"
+
+
+def evaluation_markdown(status: Mapping[str, Any], last_runs: Sequence[Mapping[str, Any]], settings_note: str = "") -> str:
+    """Where the background evaluation stands, and the figures of each set's last run."""
+    lines: list[str] = []
+    if status.get("running"):
+        done, total = int(status.get("done") or 0), int(status.get("total") or 0)
+        where = f"{plain_markdown(str(status.get('set_label') or ''))} — question {done} sur {total}" if total else "préparation"
+        who = f" par {plain_markdown(str(status['user']))}" if status.get("user") else ""
+        lines.append(
+            f"⏳ **Évaluation en cours** : {where} (lancée le {plain_markdown(_day(str(status.get('started', ''))))}{who}, "
+            f"{plain_markdown(str(status.get('trigger', '')))}). Les questions des collègues passent à leur tour."
+        )
+    elif status.get("failed"):
+        lines.append(
+            "⚠ **L'évaluation a échoué** : les détails sont dans le journal du serveur. Réessayez ; si cela revient, prévenez l'équipe technique."
+        )
+    elif status.get("cancelled"):
+        lines.append("⏹ Évaluation arrêtée : ses chiffres ne sont pas gardés.")
+    for w in status.get("warnings") or []:
+        lines.append(f"⚠ **Baisse** : {plain_markdown(str(w))}.")
+    for n in status.get("notes") or []:
+        lines.append(f"- {plain_markdown(str(n))}")
+    if last_runs:
+        lines += [
+            "",
+            "| jeu | date | index (version, documents) | questions | exactitude | abstentions justes | hit@5 | abstentions à tort |",
+            "|---|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in last_runs:
+            m = run_figures(r)  # "—" where no question counts (no unanswerable question: no abstention figure)
+            lines.append(
+                f"| {plain_markdown(str(r.get('set_label', r.get('set', ''))))} | {plain_markdown(_day(str(r.get('when', ''))))} "
+                f"| v{plain_markdown(str(r.get('index_generation', '?')))}, {int(r.get('documents') or 0)} | {int(r.get('questions') or 0)} "
+                f"| {_figure(m.get('answer_accuracy'))} | {_figure(m.get('abstention_recall'))} | {_figure(m.get('hit@5'))} "
+                f"| {_figure(m.get('false_abstention_rate'))} |"
+            )
+            for w in r.get("warnings") or []:
+                lines.append(f"\n⚠ {plain_markdown(str(w))}")
+    elif not status.get("running"):
+        lines.append("Aucune évaluation pour l'instant : « Évaluer maintenant » mesure le jeu curé et le jeu d'exemple.")
+    if settings_note:
+        lines += ["", settings_note]
+    return "\n".join(lines)
+
+
+def chart_html(png: bytes | None) -> str:
+    """The figures over time, drawn by the server (an inline PNG: nothing fetched elsewhere)."""
+    if not png:
+        return "<p class='chart-missing'>Le graphique apparaîtra après la première évaluation.</p>"
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f"<figure class='eval-chart'><img src='data:image/png;base64,{data}' "
+        'alt="Les chiffres de chaque évaluation au fil du temps, reconstructions de l\'index marquées">'
+        "<figcaption>Chiffres de chaque évaluation au fil du temps ; pointillés : reconstructions de l'index.</figcaption></figure>"
+    )

@@ -38,6 +38,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from web.errors import BadCredentials, LockedOut, LoginRefused
+from web.favicon import favicon_ico, favicon_png
 from web.service import WebService
 from web.ui import CSS, THEME, build_app
 
@@ -45,7 +46,9 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "coop_session"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
-PUBLIC_PATHS = {"/login", "/login/", "/logout", "/logout/", "/favicon.ico", "/robots.txt"}
+PUBLIC_PATHS = {"/login", "/login/", "/logout", "/logout/", "/favicon.ico", "/favicon.png", "/robots.txt"}
+# relative to the page's <base>: right under a reverse proxy's path prefix too
+ICON_LINK = "<link rel='icon' type='image/png' sizes='64x64' href='favicon.png'>"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -203,7 +206,8 @@ class SecurityMiddleware:
 
 LOGIN_PAGE = """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Connexion · Assistant coopération santé</title>
+<title>Connexion · Assistant documentaire · coopération santé</title>
+<link rel="icon" type="image/png" sizes="64x64" href="favicon.png">
 <style>
 body {{ font-family: system-ui, sans-serif; background: #f7f7f4; display: flex; justify-content: center; padding-top: 10vh; }}
 form {{ background: white; padding: 2em; border-radius: 8px; box-shadow: 0 1px 4px #0002; width: 22em; }}
@@ -283,6 +287,14 @@ def add_routes(app: FastAPI, service: WebService, root_path: str) -> None:
         response.delete_cookie(SESSION_COOKIE, path=f"{root}/")
         return response
 
+    @app.get("/favicon.ico")
+    def icon() -> Response:
+        return Response(favicon_ico(), media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/favicon.png")
+    def icon_png() -> Response:
+        return Response(favicon_png(64), media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
     @app.get("/document/{source:path}")
     def document(source: str) -> Response:
         """An indexed document as a download; anything else is 404."""
@@ -329,6 +341,7 @@ def create_app(service: WebService, blocks: gr.Blocks | None = None) -> FastAPI:
         pwa=False,
         theme=THEME,
         css=CSS,
+        head=ICON_LINK,
     )
     app.add_middleware(SecurityMiddleware, service=service, root_path=root)
     return app

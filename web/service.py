@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Engine, create_engine
 
 from assistant.config import Settings
 from assistant.llm import make_backend
@@ -24,7 +28,10 @@ from index.manifest import read_manifest
 from index.render import RenderedPage, RenderError, render_page
 from index.store import Store
 from index.sync import Indexer, SyncBusyError, SyncReport
+from web.conversations import BrowserBook, ConversationBook, ConversationStore, ConversationsUnavailable
+from web.curation import CuratedSet
 from web.errors import AccessDenied, UploadError
+from web.evaluations import EvalSet, EvaluationRunner
 from web.feedback import FeedbackLog
 from web.uploads import save_upload
 from web.users import LoginThrottle, Sessions, UserStore
@@ -34,6 +41,24 @@ log = logging.getLogger(__name__)
 PAGE_IMAGE_SIDE = 1100  # pixels on the page's longest side: readable in the viewer, a few hundred kB
 
 ADMIN_ONLY = "Cette fonction est réservée aux administrateurs."
+BROWSER_ONLY = (
+    "Sans connexion, les conversations sont gardées dans votre navigateur, pas sur le serveur : "
+    "ouvrez-les depuis le panneau « Conversations » de la page."
+)
+DATABASE_FILE = "web.sqlite3"
+EXAMPLE_TEMPLATES = (
+    "Que retenir du document « {title} » ?",
+    "Quelles dates et quels chiffres donne « {title} » ?",
+    "Qui sont les acteurs cités dans « {title} » ?",
+    "Quels sont les objectifs présentés dans « {title} » ?",
+)
+EXAMPLE_CHARS = 140  # one line or two under the chat
+
+
+def database_engine(data_dir: Path) -> Engine:
+    """The web layer's database: a SQLite file in the data folder (conversations)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return create_engine(f"sqlite:///{(data_dir / DATABASE_FILE).resolve()}")
 
 
 class WebService:
@@ -45,6 +70,7 @@ class WebService:
         assistant: Assistant | None = None,
         indexer: Indexer | None = None,
         users: UserStore | None = None,
+        engine: Engine | None = None,
     ) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -61,6 +87,18 @@ class WebService:
         self.sessions = Sessions(self.users)
         self.throttle = LoginThrottle()
         self.feedback = FeedbackLog(settings.data_dir)
+        self.engine = engine if engine is not None else database_engine(settings.data_dir)
+        self.conversations = ConversationStore(self.engine)
+        self.curated = CuratedSet(settings.data_dir)
+        self.evaluations = EvaluationRunner(
+            assistant,
+            settings.data_dir,
+            [
+                EvalSet("curated", "Jeu curé (remontées des collègues)", self.curated.path),
+                EvalSet("sample", "Jeu d'exemple", settings.eval_sample_questions),
+            ],
+            settings.eval_drop_tolerance,
+        )
         self._rebuild_lock = threading.Lock()
         self._cancels: dict[str, set[threading.Event]] = {}
         self._cancels_lock = threading.Lock()
@@ -144,8 +182,77 @@ class WebService:
             event.set()
         return bool(events)
 
-    def record_feedback(self, question: str, answer: str, liked: bool | None, comment: str = "", user: str | None = None) -> None:
-        self.feedback.record_feedback(question, answer, liked, comment, user)
+    def record_feedback(
+        self,
+        question: str,
+        answer: str,
+        liked: bool | None,
+        comment: str = "",
+        user: str | None = None,
+        turn: dict[str, Any] | None = None,
+    ) -> str:
+        return self.feedback.record_feedback(question, answer, liked, comment, user, turn)
+
+    # -- conversations -------------------------------------------------------
+    def book(self, user: str | None, browser: Any = None) -> ConversationBook:
+        """This person's conversations: on the server with login, else those their browser keeps."""
+        if not self.login_required:
+            return BrowserBook(browser)
+        if not user:
+            raise AccessDenied("Connectez-vous d'abord.")
+        return self.conversations.book(user)
+
+    def browser_secret(self) -> str:
+        """The key Gradio encrypts the browser's saved conversations with: kept in the data folder, so that
+        they can still be read after a restart."""
+        path = self.settings.data_dir / "browser-secret"
+        try:
+            return path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            pass
+        secret = secrets.token_urlsafe(24)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process wrote it first: use that one
+            return path.read_text(encoding="ascii").strip()
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secret)
+        return secret
+
+    def server_book(self, user: str | None) -> ConversationBook:
+        """The conversations the server keeps for this person (the HTTP API); none without login."""
+        if not self.login_required:
+            raise ConversationsUnavailable(BROWSER_ONLY)
+        return self.book(user)
+
+    def split_sources(self, chosen: Sequence[str] | None) -> tuple[list[str], list[str]]:
+        """The chosen documents still in the index, and those that are not any more."""
+        if not chosen:
+            return [], []
+        indexed = set(self.sources())
+        kept = [s for s in chosen if s in indexed]
+        return kept, [s for s in chosen if s not in indexed]
+
+    def example_questions(self, limit: int = 4) -> list[str]:
+        """Questions drawn from the titles of the indexed documents (the largest first), one template each."""
+        manifest = read_manifest(self.settings.data_dir)
+        if manifest is None:
+            return []
+        seen: set[str] = set()
+        questions: list[str] = []
+        for doc in sorted(manifest.documents.values(), key=lambda d: (-d.chunks, d.source)):
+            title = " ".join(doc.title.split()).strip(" .:;-–")
+            if len(title) < 12 or title.lower() in seen or title == doc.source or len(title.split()) < 3:
+                continue  # no title worth quoting (a file name, "top of page", …)
+            seen.add(title.lower())
+            template = EXAMPLE_TEMPLATES[len(questions) % len(EXAMPLE_TEMPLATES)]
+            room = EXAMPLE_CHARS - len(template.format(title=""))
+            if len(title) > room:
+                title = title[: room - 1].rsplit(" ", 1)[0].rstrip(" ,;:–-") + "…"
+            questions.append(template.format(title=title))
+            if len(questions) == limit:
+                break
+        return questions
 
     def problems(self, limit: int = 50) -> list[dict[str, Any]]:
         return self.feedback.problems(limit)
@@ -186,9 +293,13 @@ class WebService:
         if not self._rebuild_lock.acquire(blocking=False):
             raise SyncBusyError("Une reconstruction est déjà en cours : attendez qu'elle se termine.")
         try:
-            return self.indexer.sync(progress=progress, notice=notice)
+            report = self.indexer.sync(progress=progress, notice=notice)
         finally:
             self._rebuild_lock.release()
+        changed = self.evaluations.record_rebuild(report)
+        if changed and self.settings.eval_after_rebuild:
+            self.evaluations.start(trigger="reconstruction")
+        return report
 
     def status(self) -> dict[str, Any]:
         manifest = read_manifest(self.settings.data_dir)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -90,3 +91,60 @@ def login(url: str, name: str) -> httpx.Client:
     response = client.post("login", data={"username": name, "password": USERS[name][0]})
     assert response.status_code == 200, response.text
     return client
+
+
+# -- the browser (Debian's Chromium driven by Playwright), for the browser tests --------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:  # type: ignore[type-arg]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A fresh browser context and page that records every request leaving for another host."""
+
+    def __init__(self, browser, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR", accept_downloads=True)
+        self.outside: list[str] = []
+        self.dialogs: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def _route(self, route) -> None:  # type: ignore[no-untyped-def]
+        host = urlparse(route.request.url).hostname or ""
+        if host not in ("127.0.0.1", "localhost") and not route.request.url.startswith(("data:", "blob:")):
+            self.outside.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+
+@pytest.fixture()
+def session(browser, artifacts: Path) -> Iterator[Page]:  # type: ignore[no-untyped-def]
+    p = Page(browser, artifacts)
+    yield p
+    p.context.close()
+
+
+@pytest.fixture()
+def page(session: Page):  # type: ignore[no-untyped-def]
+    return session.page

@@ -4,24 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
-from tests.e2e.conftest import USERS, RunningApp, start_app
+from tests.e2e.conftest import CHROMIUM, USERS, Page, RunningApp, start_app
 from tests.fakes import ScriptedBackend
-
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium missing: run `make setup-test`")
 
@@ -43,48 +30,6 @@ HOSTILE_ANSWER = (
     f'<div style="position:fixed;top:0;left:0;width:100%;height:100%;background:red">cliquez</div>'
 )
 HOSTILE_QUESTION = "Quand le partenariat hospitalier entre Dakar et Bordeaux a-t-il été signé ?"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:  # type: ignore[type-arg]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield b
-        b.close()
-
-
-class Page:
-    """A fresh browser context and page that records every request leaving for another host."""
-
-    def __init__(self, browser, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR", accept_downloads=True)
-        self.outside: list[str] = []
-        self.dialogs: list[str] = []
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-
-    def _route(self, route) -> None:  # type: ignore[no-untyped-def]
-        host = urlparse(route.request.url).hostname or ""
-        if host not in ("127.0.0.1", "localhost") and not route.request.url.startswith(("data:", "blob:")):
-            self.outside.append(route.request.url)
-            route.abort()
-        else:
-            route.continue_()
-
-
-@pytest.fixture()
-def session(browser, artifacts: Path) -> Iterator[Page]:  # type: ignore[no-untyped-def]
-    p = Page(browser, artifacts)
-    yield p
-    p.context.close()
-
-
-@pytest.fixture()
-def page(session: Page):  # type: ignore[no-untyped-def]
-    return session.page
 
 
 @pytest.fixture(scope="module")

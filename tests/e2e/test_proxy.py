@@ -13,8 +13,7 @@ import pytest
 from gradio_client import Client
 
 from tests.conftest import free_port
-from tests.e2e.conftest import USERS, RunningApp, start_app
-from tests.e2e.test_browser import CHROMIUM, FLAGS
+from tests.e2e.conftest import CHROMIUM, FLAGS, USERS, RunningApp, start_app
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 pytestmark = pytest.mark.skipif(

@@ -69,7 +69,7 @@ def test_bound_handlers_keep_what_gradio_reads() -> None:
     bound = h.bind(h.respond, service)  # type: ignore[arg-type]
     assert inspect.isgeneratorfunction(bound), "Gradio streams generator functions only"
     assert get_type_hints(bound)["request"] is gr.Request, "Gradio passes the request by this annotation"
-    assert list(inspect.signature(bound).parameters) == ["message", "history", "filters", "request"]
+    assert list(inspect.signature(bound).parameters) == ["message", "history", "filters", "conv", "request"]
     rebuild = h.bind(h.rebuild, service)  # type: ignore[arg-type]
     assert isinstance(inspect.signature(rebuild).parameters["progress"].default, gr.Progress)
     assert get_type_hints(h.bind(h.show_admin, service))["request"] is gr.Request  # type: ignore[arg-type]
@@ -96,12 +96,12 @@ def test_without_users_the_local_user_is_admin(tmp_path: Path, docs: Path) -> No
 
 
 def test_chat_shows_sources_first_then_the_answer_escaped_under_them(service: WebService) -> None:
-    updates = list(h.respond(service, QUESTION, [], None, request("bob")))
+    updates = list(h.respond(service, QUESTION, [], None, None, request("bob")))
     assert updates[0][0][-1]["content"] == h.SEARCHING
     with_sources = next(u[0] for u in updates if len(u[0]) == 3)
     assert with_sources[1]["metadata"]["status"] == "pending" and "Sources" in with_sources[1]["metadata"]["title"]
     assert not with_sources[2]["content"].startswith("Signé"), "the sources come before any word of the answer"
-    history, _, final, _ = updates[-1]
+    history, _, final, _, _ = updates[-1]
     assert isinstance(final, Answer)
     assert [m["role"] for m in history] == ["user", "assistant", "assistant"]
     assert history[1]["metadata"]["status"] == "done", "the sources block sits above the answer"
@@ -144,7 +144,7 @@ def test_admin_page_escapes_titles_names_and_comments(service: WebService) -> No
 
 
 def test_source_viewer_escapes_and_links_only_to_the_download_route(service: WebService) -> None:
-    answer = next(u[2] for u in h.respond(service, QUESTION, [], None, request("bob")) if u[2] is not None)
+    answer = next(u[2] for u in h.respond(service, QUESTION, [], None, None, request("bob")) if u[2] is not None)
     body = h.show_source(service, source_choices(answer)[0], answer)
     assert "href='/document/" in body and "download" in body
     passage = answer.passages[0]
@@ -168,7 +168,7 @@ def test_stop_ends_the_answer_and_frees_the_model(tmp_path: Path, docs: Path) ->
     backend.stream = slow_stream  # type: ignore[method-assign]
     service = build_service(tmp_path, docs, backend)
     updates = []
-    for update in h.respond(service, QUESTION, [], None, request("bob", "page-1")):
+    for update in h.respond(service, QUESTION, [], None, None, request("bob", "page-1")):
         updates.append(update)
         if "mot" in update[0][-1]["content"]:
             assert h.stop_answer(service, request("bob", "page-1")) is None
@@ -188,12 +188,12 @@ def test_a_waiting_question_shows_its_sources_and_its_place(tmp_path: Path, docs
         return "Signé en 1993 [1]."
 
     service = build_service(tmp_path, docs, ScriptedBackend(fn=held))
-    first = threading.Thread(target=lambda: list(h.respond(service, QUESTION, [], None, request("alice", "a"))))
+    first = threading.Thread(target=lambda: list(h.respond(service, QUESTION, [], None, None, request("alice", "a"))))
     first.start()
     deadline = time.time() + 5
     while not service.assistant.model_queue.running() and time.time() < deadline:
         time.sleep(0.01)
-    second = h.respond(service, "Combien d'entreprises françaises la FHAC fédère-t-elle ?", [], None, request("bob", "b"))
+    second = h.respond(service, "Combien d'entreprises françaises la FHAC fédère-t-elle ?", [], None, None, request("bob", "b"))
     seen = []
     for update in second:
         seen.append(update[0][-1]["content"])
@@ -260,9 +260,9 @@ def test_a_crash_while_replacing_leaves_the_original(service: WebService, tmp_pa
 
 
 def test_feedback_and_abstentions_are_kept_for_admins(service: WebService) -> None:
-    list(h.respond(service, "Quelle est la capitale de l'Australie ?", [], None, request("bob")))
+    list(h.respond(service, "Quelle est la capitale de l'Australie ?", [], None, None, request("bob")))
     h.on_comment(
-        service, "<b>merci</b>", [{"role": "user", "content": "q"}, {"role": "assistant", "content": "r"}], request("bob")
+        service, "<b>merci</b>", [{"role": "user", "content": "q"}, {"role": "assistant", "content": "r"}], None, request("bob")
     )
     rows = service.problems()
     assert any(r["kind"] == "commentaire" and r["user"] == "bob" for r in rows)
@@ -298,7 +298,7 @@ def test_source_viewer_draws_the_pdf_page_with_the_quote_highlighted(tmp_path: P
     service = build_service(tmp_path, docs, ScriptedBackend(fn=lambda m: draft), users=False)
     answer = next(
         u[2]
-        for u in h.respond(service, "Combien de medecins formes par le jumelage Hue Lyon ?", [], None, request(None))
+        for u in h.respond(service, "Combien de medecins formes par le jumelage Hue Lyon ?", [], None, None, request(None))
         if u[2] is not None
     )
     pdf_choice = next(c for c in source_choices(answer) if "mission.pdf" in c)

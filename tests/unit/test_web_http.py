@@ -3,6 +3,7 @@ login, lockout, roles on Gradio's own routes, document downloads, CSP, Host chec
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 
@@ -224,3 +225,112 @@ def test_host_names_and_script_hashes() -> None:
     assert script_hashes(page) == expected, "inline scripts only, each by its exact text"
     policy = content_security_policy(expected)
     assert all(f"'sha256-{h}'" in policy for h in expected) and "https:" not in policy and "*" not in policy
+
+
+def first_sentence_backend() -> ScriptedBackend:
+    """A scripted model that answers with the first sentence of passage [1], cited: it passes the checks."""
+
+    def reply(messages):  # type: ignore[no-untyped-def]
+        found = re.search(r"^\[1\] (?:… )?(.+?[.!?])(?:\s|$)", messages[-1]["content"], re.MULTILINE)
+        return f"{found.group(1)} [1]" if found else "Je ne trouve pas cette information dans les documents."
+
+    return ScriptedBackend(fn=reply)
+
+
+@pytest.fixture(scope="module")
+def staff_app(tmp_path_factory) -> Iterator[RunningApp]:  # type: ignore[no-untyped-def]
+    yield from start_app(tmp_path_factory.mktemp("staff"), HashEmbedder(), first_sentence_backend(), users=True)
+
+
+def test_conversations_over_the_api_are_each_persons_own(staff_app: RunningApp) -> None:
+    from gradio_client import Client
+
+    from tests.e2e.conftest import USERS
+
+    alice = Client(staff_app.url, auth=("alice", USERS["alice"][0]), verbose=False)
+    bob = Client(staff_app.url, auth=("bob", USERS["bob"][0]), verbose=False)
+    first = alice.submit("Accord intergouvernemental Vietnam France signé en 1993", [], None, api_name="/chat").result()
+    alice.submit("Et qui l'a souligné ?", first[0], None, api_name="/chat").result()  # a follow-up: the same conversation
+    (mine,) = alice.predict(api_name="/conversations")
+    assert mine["turns"] == 2 and mine["title"].startswith("Accord intergouvernemental")
+    assert bob.predict(api_name="/conversations") == [], "Bob sees none of Alice's conversations"
+    for call in (
+        lambda: bob.predict(mine["id"], api_name="/conversation"),
+        lambda: bob.predict(mine["id"], "à moi", api_name="/rename_conversation"),
+        lambda: bob.predict(mine["id"], api_name="/delete_conversation"),
+        lambda: bob.predict(mine["id"], 0, False, "faux", api_name="/feedback"),
+    ):
+        with pytest.raises(Exception, match="introuvable"):
+            call()
+    bob.submit("dispositif se soigner", [], None, api_name="/chat").result()
+    (his,) = bob.predict(api_name="/conversations")
+    assert his["id"] != mine["id"]
+    full = alice.predict(mine["id"], api_name="/conversation")
+    assert [t["question"] for t in full["turns"]] == [
+        "Accord intergouvernemental Vietnam France signé en 1993",
+        "Et qui l'a souligné ?",
+    ]
+    assert full["turns"][0]["citations"][0]["quote"], "each answer keeps its sources"
+    renamed = alice.predict(mine["id"], "Accord de 1993", api_name="/rename_conversation")
+    assert renamed["title"] == "Accord de 1993" and alice.predict(mine["id"], api_name="/delete_conversation") is True
+    assert alice.predict(api_name="/conversations") == [] and len(bob.predict(api_name="/conversations")) == 1
+    with pytest.raises(Exception, match=r"Connectez-vous|401|login"):
+        Client(staff_app.url, verbose=False).predict(api_name="/conversations")
+    alice.close()
+    bob.close()
+
+
+def test_a_thumbs_down_is_curated_through_the_api_then_evaluated(staff_app: RunningApp) -> None:
+    import time
+
+    from gradio_client import Client
+
+    from assistant.evaluation.golden import load_golden
+    from tests.e2e.conftest import USERS
+
+    service = staff_app.service
+    service.evaluations.sets = [s for s in service.evaluations.sets if s.name == "curated"]  # fast: the curated set only
+    alice = Client(staff_app.url, auth=("alice", USERS["alice"][0]), verbose=False)
+    bob = Client(staff_app.url, auth=("bob", USERS["bob"][0]), verbose=False)
+    question = "En quelle année l'Accord intergouvernemental de coopération médicale Vietnam–France a-t-il été signé ?"
+    bob.submit(question, [], None, api_name="/chat").result()
+    conversation = next(c for c in bob.predict(api_name="/conversations") if c["title"].startswith("En quelle année"))
+    row_id = bob.predict(conversation["id"], 0, False, "La date manque.", api_name="/feedback")
+    with pytest.raises(Exception, match="réservée aux administrateurs"):
+        bob.predict(api_name="/problems")
+    row = next(r for r in alice.predict(api_name="/problems") if r["id"] == row_id)
+    assert row["kind"] == "avis négatif" and row["comment"] == "La date manque." and row["curated_as"] is None
+    passage = next(p for p in row["passages"] if "1993" in p["text"])
+    with pytest.raises(Exception, match="réservée aux administrateurs"):
+        bob.predict(row_id, True, "", passage["rank"], "1993", "", api_name="/curate")
+    entry = alice.predict(row_id, True, "", passage["rank"], "signé en 1993", "", api_name="/curate")
+    assert entry["answerable"] and entry["answer_patterns"] == ["signe en 1993"] and entry["source_feedback"] == row_id
+    (curated,) = load_golden(service.curated.path)
+    assert curated.id == entry["id"] and curated.evidence == entry["evidence"]
+    with pytest.raises(Exception, match="réservée aux administrateurs"):
+        bob.predict(api_name="/evaluate")
+    assert alice.predict(api_name="/evaluate")["started"] is True
+    deadline = time.time() + 120
+    while (state := alice.predict(api_name="/evaluation"))["status"]["running"] and time.time() < deadline:
+        time.sleep(0.5)
+    (run,) = [r for r in state["history"] if r["type"] == "run"]
+    assert run["set"] == "curated" and run["questions"] == 1 and run["index_generation"] >= 1
+    assert run["metrics"]["hit@5"] == 1.0, "the curated evidence is found by retrieval"
+    assert "answer_accuracy" in run["metrics"] and "outcomes" not in run
+    alice.close()
+    bob.close()
+
+
+def test_the_page_title_and_icon_say_what_the_tool_is(web_app_login: RunningApp) -> None:
+    from PIL import Image
+
+    from web.ui import TITLE
+
+    for path, kind in (("favicon.ico", "image/x-icon"), ("favicon.png", "image/png")):
+        response = httpx.get(f"{web_app_login.url}{path}", timeout=10)  # before login too: browsers ask for it
+        assert response.status_code == 200 and response.headers["content-type"] == kind
+        assert Image.open(io.BytesIO(response.content)).size[0] >= 16
+    assert 'href="favicon.png"' in httpx.get(f"{web_app_login.url}login", timeout=10).text
+    config = login(web_app_login.url, "bob").get("config").json()
+    assert config["title"] == TITLE and "coopération santé" in TITLE
+    assert "href='favicon.png'" in config["head"], "relative to the page's base: right under a proxy prefix too"
