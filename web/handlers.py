@@ -66,6 +66,24 @@ from web.render import (
 )
 from web.service import WebService
 
+
+def _toast(message: str) -> str:
+    """Gradio shows toasts as (sanitised) HTML: a file name or a title in a message must stay text."""
+    return html.escape(message, quote=False)
+
+
+def _error(message: str) -> gr.Error:
+    return gr.Error(_toast(message), print_exception=False)
+
+
+def _warning(message: str) -> None:
+    gr.Warning(_toast(message))
+
+
+def _info(message: str) -> None:
+    gr.Info(_toast(message))
+
+
 log = logging.getLogger(__name__)
 
 F = typing.TypeVar("F", bound=Callable[..., Any])
@@ -109,7 +127,7 @@ def admin_only(fn: F) -> F:
         try:
             service.require_admin(username(request))
         except AccessDenied as exc:
-            raise gr.Error(str(exc), print_exception=False) from exc
+            raise _error(str(exc)) from exc
 
     if inspect.isgeneratorfunction(fn):
 
@@ -217,7 +235,7 @@ def respond(
         return
     if gone:
         names = ", ".join(html.escape(s) for s in gone)  # a toast renders HTML: a file name is shown as text
-        gr.Warning(f"{names} n'est plus dans l'index : la recherche se limite aux autres documents choisis.")
+        _warning(f"{names} n'est plus dans l'index : la recherche se limite aux autres documents choisis.")
     sources_msg: dict[str, Any] | None = None
     language, raw = "fr", ""
     final: Answer | None = None
@@ -284,7 +302,7 @@ def _save_turn(service: WebService, user: str, conv: Conversation, turn: dict[st
             conv["id"] = book.add_turn(conv["id"], t)
     except Exception:
         log.exception("could not save the conversation of %s", user)
-        gr.Warning("La réponse n'a pas pu être enregistrée dans vos conversations (détails dans le journal du serveur).")
+        _warning("La réponse n'a pas pu être enregistrée dans vos conversations (détails dans le journal du serveur).")
         return conv
     if not conv["title"]:
         conv["title"] = title_from(conv["turns"][0]["question"])
@@ -311,7 +329,7 @@ def _book(service: WebService, request: gr.Request | None, browser: Any) -> Conv
     try:
         return service.book(username(request), browser)
     except AccessDenied as exc:
-        raise gr.Error(str(exc), print_exception=False) from exc
+        raise _error(str(exc)) from exc
 
 
 def after_answer(
@@ -397,7 +415,7 @@ def open_conversation(
     try:
         saved = _book(service, request, browser).get(str(conversation_id))
     except ConversationNotFound as exc:
-        raise gr.Error(str(exc), print_exception=False) from exc
+        raise _error(str(exc)) from exc
     conv = {"id": saved["id"], "title": saved["title"], "turns": saved["turns"]}
     return (
         conversation_messages(conv["turns"]),
@@ -434,21 +452,21 @@ def rename_conversation(
 ) -> tuple[Conversation, Any, PanelUpdate]:
     conv = _open(conv)
     if not conv["id"]:
-        raise gr.Error("Ouvrez ou commencez d'abord une conversation à renommer.", print_exception=False)
+        raise _error("Ouvrez ou commencez d'abord une conversation à renommer.")
     book = _book(service, request, browser)
     try:
         book.rename(conv["id"], title)
     except WebError as exc:
-        raise gr.Error(str(exc), print_exception=False) from exc
+        raise _error(str(exc)) from exc
     conv["title"] = " ".join(title.split())
-    gr.Info("Conversation renommée.")
+    _info("Conversation renommée.")
     return conv, book.value() if isinstance(book, BrowserBook) else gr.update(), _list_update(service, book, conv["id"])
 
 
 def ask_delete(service: WebService, conv: Conversation | None) -> Any:
     """The first click on « Supprimer » only shows the confirmation."""
     if not _open(conv)["id"]:
-        raise gr.Error("Ouvrez d'abord la conversation à supprimer.", print_exception=False)
+        raise _error("Ouvrez d'abord la conversation à supprimer.")
     return gr.update(visible=True)
 
 
@@ -457,13 +475,13 @@ def delete_conversation(
 ) -> tuple[list[Any], Conversation, str, Any, PanelUpdate, Any, Any, Any, Any, Any]:
     conv = _open(conv)
     if not conv["id"]:
-        raise gr.Error("Ouvrez d'abord la conversation à supprimer.", print_exception=False)
+        raise _error("Ouvrez d'abord la conversation à supprimer.")
     book = _book(service, request, browser)
     try:
         book.delete(conv["id"])
     except ConversationNotFound as exc:
-        raise gr.Error(str(exc), print_exception=False) from exc
-    gr.Info("Conversation supprimée.")
+        raise _error(str(exc)) from exc
+    _info("Conversation supprimée.")
     empty = empty_conversation()
     return (
         [],
@@ -582,14 +600,14 @@ def on_like(
         question = next((content_text(m["content"]) for m in reversed(history[: max(i, 0)]) if m["role"] == "user"), "")
         answer = shown
     service.record_feedback(question, answer, bool(data.liked), user=username(request), turn=turn)
-    gr.Info("Merci pour votre avis.")
+    _info("Merci pour votre avis.")
 
 
 def on_comment(
     service: WebService, text: str, history: list[dict[str, Any]], conv: Conversation | None, request: gr.Request
 ) -> str:
     if not (text or "").strip():
-        gr.Warning("Le commentaire est vide.")
+        _warning("Le commentaire est vide.")
         return text
     turns = _open(conv)["turns"]
     if turns:
@@ -601,7 +619,7 @@ def on_comment(
         question = next((t["content"] for t in reversed(said) if t["role"] == "user"), "")
         answer = next((t["content"] for t in reversed(said) if t["role"] == "assistant"), "")
     service.record_feedback(question, answer, None, text, username(request), turn)
-    gr.Info("Commentaire enregistré, merci.")
+    _info("Commentaire enregistré, merci.")
     return ""
 
 
@@ -609,7 +627,7 @@ def on_comment(
 
 
 def _api_error(exc: Exception) -> gr.Error:
-    return gr.Error(user_message(exc), print_exception=False)
+    return _error(user_message(exc))
 
 
 def ask_api(
@@ -625,7 +643,7 @@ def ask_api(
     except Exception as exc:
         raise _api_error(exc) from exc
     if final is None:
-        raise gr.Error(user_message(RuntimeError("stream ended without an answer")))
+        raise _error(user_message(RuntimeError("stream ended without an answer")))
     return final.to_json()
 
 
@@ -679,9 +697,9 @@ def feedback_api(
         raise _api_error(exc) from exc
     turns = saved["turns"]
     if not isinstance(turn, int) or not 0 <= turn < len(turns):
-        raise gr.Error(f"Cette conversation a {len(turns)} réponse(s) : donnez un numéro de 0 à {len(turns) - 1}.")
+        raise _error(f"Cette conversation a {len(turns)} réponse(s) : donnez un numéro de 0 à {len(turns) - 1}.")
     if liked is None and not (comment or "").strip():
-        raise gr.Error("Donnez un avis (liked: true ou false) ou un commentaire.", print_exception=False)
+        raise _error("Donnez un avis (liked: true ou false) ou un commentaire.")
     t = turns[turn]
     return service.record_feedback(
         str(t.get("question", "")), str(t.get("answer", "")), liked, comment or "", username(request), t
@@ -704,7 +722,7 @@ def admin_refresh(service: WebService, request: gr.Request) -> tuple[str, str]:
 @admin_only
 def add_documents(service: WebService, files: list[Any] | None, replace: bool, request: gr.Request) -> tuple[str, None]:
     if not files:
-        raise gr.Error("Choisissez d'abord un ou plusieurs fichiers.", print_exception=False)
+        raise _error("Choisissez d'abord un ou plusieurs fichiers.")
     paths = [Path(f if isinstance(f, str) else getattr(f, "path", None) or f.name) for f in files]
     try:
         service.check_upload_count(len(files))
@@ -716,7 +734,7 @@ def add_documents(service: WebService, files: list[Any] | None, replace: bool, r
             except UploadError as exc:
                 refused.append(str(exc))
     except (AnsweringError, IndexingError, OSError) as exc:
-        raise gr.Error(user_message(exc) if not isinstance(exc, OSError) else f"Fichier illisible : {exc.strerror}.") from exc
+        raise _error(user_message(exc) if not isinstance(exc, OSError) else f"Fichier illisible : {exc.strerror}.") from exc
     finally:
         for path in paths:  # Gradio's copy is not kept: the documents folder has the file now
             try:
@@ -724,7 +742,7 @@ def add_documents(service: WebService, files: list[Any] | None, replace: bool, r
             except OSError:
                 log.warning("could not remove upload %s", path)
     if refused and not added:
-        raise gr.Error(" ".join(refused), print_exception=False)
+        raise _error(" ".join(refused))
     lines = [f"- ajouté : {plain_markdown(name)}" for name in added] + [f"- **refusé** : {plain_markdown(r)}" for r in refused]
     return "\n".join(lines) + "\n\nCliquez « Reconstruire l'index » pour les rendre interrogeables.", None
 
@@ -745,7 +763,7 @@ def rebuild(service: WebService, request: gr.Request, progress: gr.Progress = gr
     try:
         report = service.rebuild(step, notice)
     except Exception as exc:
-        raise gr.Error(user_message(exc), print_exception=False) from exc
+        raise _error(user_message(exc)) from exc
     return report_markdown(report.to_json()), status_markdown(service.status()), gr.update(choices=service.sources())
 
 
@@ -783,7 +801,7 @@ def curation_refresh(service: WebService, request: gr.Request) -> CurationView:
 def _row(service: WebService, row_id: str | None) -> dict[str, Any]:
     row = service.feedback.get(str(row_id)) if row_id else None
     if row is None:
-        raise gr.Error("Choisissez d'abord une remontée dans la liste.", print_exception=False)
+        raise _error("Choisissez d'abord une remontée dans la liste.")
     return row
 
 
@@ -834,7 +852,7 @@ def _curate(service: WebService, row_id: str | None, request: gr.Request, answer
             return service.curated.add_answerable(row, question, rank, words, pattern, username(request))
         return service.curated.add_unanswerable(row, args[0], username(request))
     except WebError as exc:
-        raise gr.Error(str(exc), print_exception=False) from exc
+        raise _error(str(exc)) from exc
 
 
 def _saved_message(entry: dict[str, Any]) -> str:
@@ -871,7 +889,7 @@ def curation_remove(service: WebService, question_id: str, request: gr.Request) 
     try:
         entry = service.curated.remove(" ".join(str(question_id or "").split()))
     except WebError as exc:
-        raise gr.Error(str(exc), print_exception=False) from exc
+        raise _error(str(exc)) from exc
     return f"Retirée du jeu curé : {plain_markdown(str(entry.get('id')))}.", *_curation_view(service)
 
 
@@ -879,7 +897,7 @@ def curation_remove(service: WebService, question_id: str, request: gr.Request) 
 def evaluate_now(service: WebService, request: gr.Request) -> tuple[str, str, Any]:
     """Start the evaluation in the background; the page follows it (timer)."""
     if not service.evaluations.start("manuel", username(request)):
-        gr.Warning("Une évaluation est déjà en cours : son avancement s'affiche ci-dessous.")
+        _warning("Une évaluation est déjà en cours : son avancement s'affiche ci-dessous.")
     return *_evaluation_view(service), gr.update(active=True)
 
 
@@ -892,7 +910,7 @@ def evaluation_poll(service: WebService, request: gr.Request) -> tuple[str, str,
 @admin_only
 def evaluation_stop(service: WebService, request: gr.Request) -> str:
     if not service.evaluations.cancel():
-        gr.Info("Aucune évaluation en cours.")
+        _info("Aucune évaluation en cours.")
     return _evaluation_view(service)[0]
 
 
@@ -920,7 +938,7 @@ def curate_api(
     """Turn a remontée into a golden question: unanswerable, or answered by ``words`` of ``passage``."""
     row = service.feedback.get(str(feedback_id))
     if row is None:
-        raise gr.Error("Aucune remontée n'a cet identifiant : relisez la liste (problems).", print_exception=False)
+        raise _error("Aucune remontée n'a cet identifiant : relisez la liste (problems).")
     asked = question or row["question"]
     try:
         if answerable:

@@ -224,6 +224,17 @@ def test_uploads_admin_only_limited_and_gradio_copy_removed(service: WebService,
     assert (service.settings.docs_dir / "up-0.txt").read_text(encoding="utf-8") == "Document 0"
 
 
+def test_a_hostile_file_name_in_a_refusal_stays_text(service: WebService, tmp_path: Path) -> None:
+    """Gradio draws toasts as HTML: the refused file's name must reach it escaped."""
+    hostile = tmp_path / "x.exe"
+    hostile.write_bytes(b"MZ")
+    upload = type("Upload", (), {"path": str(hostile), "orig_name": '<img src="http://evil.example/x">.exe'})()
+    with pytest.raises(gr.Error) as refused:
+        h.add_documents(service, [upload], False, request("alice"))
+    message = str(refused.value.message)
+    assert "&lt;img" in message and "<img" not in message, message
+
+
 def test_documents_are_served_only_when_indexed(service: WebService) -> None:
     docs = service.settings.docs_dir
     indexed = sorted(p.name for p in docs.iterdir())[0]
