@@ -109,10 +109,11 @@ class Settings(IndexSettings):
     root_path: str = Field(
         "", description="Path prefix when served behind a reverse proxy (e.g. /assistant); empty: served at the root."
     )
+    index_poll_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="How often the web chat asks the database for a new index version (committed by any copy or the command line).",
+    )
     trusted_proxies: str = Field(
         "127.0.0.1", description="Addresses of reverse proxies whose X-Forwarded-For/-Proto headers are believed."
     )
-
-    @property
-    def feedback_file(self) -> Path:
-        return self.data_dir / "feedback.jsonl"

@@ -1,78 +1,212 @@
-"""What colleagues tell the admins: thumbs and comments, and the questions the assistant could not answer."""
+"""What colleagues tell the admins: thumbs and comments, and the questions the assistant could not answer.
+
+Kept in the database (every copy of the app writes and reads the same records), each with
+a stable ``id`` and what the answer showed: the question, the standalone question retrieval
+used, the answer, its passages and citations, why it abstained.
+"""
 
 from __future__ import annotations
 
 import json
-import threading
+import logging
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from assistant.pipeline import Answer
+from database import Database
+from database.imports import import_once, imported, rename_imported
+from database.schema import feedback
+
+log = logging.getLogger(__name__)
+
+LEGACY_FILES = {"feedback.jsonl": "feedback", "abstentions.jsonl": "abstention"}
+MAX_QUESTION, MAX_ANSWER, MAX_COMMENT, MAX_PASSAGE = 2000, 5000, 2000, 4000
+
+
+def shown_passages(answer: Answer) -> list[dict[str, Any]]:
+    """The passages as the answer showed them (rank, document, title, page, where, text)."""
+    return [
+        {
+            "rank": p.rank,
+            "source": p.source,
+            "title": p.title,
+            "page": p.page,
+            "location": p.location,
+            "text": p.text[:MAX_PASSAGE],
+        }
+        for p in answer.passages
+    ]
+
+
+def _when(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+def _kind(row: dict[str, Any]) -> str:
+    if row["kind"] == "abstention":
+        return "abstention"
+    if row["liked"] is False:
+        return "avis négatif"
+    if row["comment"]:
+        return "commentaire"
+    return "avis positif" if row["liked"] else "avis"
+
+
+def _shape(row: Any) -> dict[str, Any]:
+    data = dict(row._mapping)
+    return {
+        "id": data["id"],
+        "kind": _kind(data),
+        "when": _when(data["at"]),
+        "user": data["user_name"],
+        "question": data["question"],
+        "standalone": data["standalone"],
+        "answer": data["answer"],
+        "passages": list(data["passages"] or []),
+        "citations": list(data["citations"] or []),
+        "reason": data["reason"],
+        "comment": data["comment"],
+        "liked": data["liked"],
+    }
 
 
 class FeedbackLog:
-    """Two JSON Lines files in the data folder, appended under a lock, read back newest first."""
+    """Thumbs, comments and abstentions in the database, read back newest first."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.feedback_file = data_dir / "feedback.jsonl"
-        self.abstentions_file = data_dir / "abstentions.jsonl"
-        self._lock = threading.Lock()
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.clock = clock
 
-    def record_answer(self, answer: Answer, user: str | None = None) -> None:
-        """Keep the questions the documents could not answer, for the admins."""
-        if answer.abstained:
-            self._append(
-                self.abstentions_file,
-                {
-                    "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-                    "user": user,
-                    "question": answer.question,
-                    "standalone": answer.standalone_question,
-                    "reason": answer.reason,
-                },
-            )
+    def _insert(self, **values: Any) -> str:
+        row_id = uuid.uuid4().hex
+        with self.db.write() as conn:
+            conn.execute(sa.insert(feedback).values(id=row_id, at=self.clock(), **values))
+        return row_id
 
-    def record_feedback(self, question: str, answer: str, liked: bool | None, comment: str = "", user: str | None = None) -> None:
-        self._append(
-            self.feedback_file,
-            {
-                "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-                "user": user,
-                "question": question[:2000],
-                "answer": answer[:5000],
-                "liked": liked,
-                "comment": comment.strip()[:2000],
-            },
+    def record_answer(self, answer: Answer, user: str | None = None) -> str | None:
+        """Keep the questions the documents could not answer, for the admins; the new row's id (None when it answered)."""
+        if not answer.abstained:
+            return None
+        return self._insert(
+            kind="abstention",
+            user_name=user,
+            question=answer.question[:MAX_QUESTION],
+            standalone=answer.standalone_question[:MAX_QUESTION],
+            answer=answer.text[:MAX_ANSWER],
+            passages=shown_passages(answer),
+            citations=[c.to_json() for c in answer.citations],
+            reason=answer.reason,
+            comment="",
+            liked=None,
         )
 
-    def _append(self, path: Path, row: dict[str, Any]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    def record_feedback(
+        self,
+        question: str,
+        answer: str,
+        liked: bool | None,
+        comment: str = "",
+        user: str | None = None,
+        shown: Answer | None = None,
+    ) -> str:
+        """Keep a thumb or a comment; ``shown`` is the answer it is about, when known (its passages are kept too)."""
+        return self._insert(
+            kind="feedback",
+            user_name=user,
+            question=question[:MAX_QUESTION],
+            standalone=(shown.standalone_question if shown else question)[:MAX_QUESTION],
+            answer=answer[:MAX_ANSWER],
+            passages=shown_passages(shown) if shown else [],
+            citations=[c.to_json() for c in shown.citations] if shown else [],
+            reason=shown.reason if shown else "",
+            comment=comment.strip()[:MAX_COMMENT],
+            liked=liked,
+        )
 
     def problems(self, limit: int = 50) -> list[dict[str, Any]]:
         """Abstentions, thumbs-down and comments, newest first."""
-        rows: list[dict[str, Any]] = []
-        for path, kind in ((self.abstentions_file, "abstention"), (self.feedback_file, "avis")):
-            if not path.exists():
-                continue
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if not isinstance(row, dict):
-                    continue
-                if kind == "avis":
-                    if row.get("liked") is False:
-                        kind_here = "avis négatif"
-                    elif row.get("comment"):
-                        kind_here = "commentaire"
-                    else:
-                        continue
-                    rows.append({**row, "kind": kind_here})
-                else:
-                    rows.append({**row, "kind": kind})
-        rows.sort(key=lambda r: str(r.get("when", "")), reverse=True)
-        return rows[:limit]
+        query = (
+            sa.select(feedback)
+            .where(sa.or_(feedback.c.kind == "abstention", feedback.c.liked.is_(False), feedback.c.comment != ""))
+            .order_by(feedback.c.at.desc(), feedback.c.id)
+            .limit(limit)
+        )
+        with self.db.read() as conn:
+            return [_shape(row) for row in conn.execute(query)]
+
+    def get(self, row_id: str) -> dict[str, Any] | None:
+        """One record (problem or not) by its id, None when there is none."""
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(feedback).where(feedback.c.id == str(row_id))).first()
+        return _shape(row) if row is not None else None
+
+    # -- older data folders --------------------------------------------------------------
+    def import_files(self, data_dir: Path) -> bool:
+        """Import once the feedback.jsonl and abstentions.jsonl of the version before the database; renamed *.imported after."""
+        present = [data_dir / name for name in LEGACY_FILES if (data_dir / name).is_file()]
+        if not present:
+            return False
+        source = str(data_dir.resolve())
+
+        def load(conn: sa.Connection) -> dict[str, Any]:
+            counts: dict[str, int] = {}
+            for path in present:
+                rows = [_legacy_row(raw, LEGACY_FILES[path.name]) for raw in _read_jsonl(path)]
+                for row in rows:
+                    conn.execute(sa.insert(feedback).values(id=uuid.uuid4().hex, **row))
+                counts[path.name] = len(rows)
+            return counts
+
+        done = import_once(self.db, "feedback-files", source, load)
+        record = imported(self.db, "feedback-files")
+        if record is None or record["source"] != source:
+            log.warning(
+                "%s holds feedback files of an older version, not imported (the database has those of %s)",
+                data_dir,
+                record and record["source"],
+            )
+            return False
+        if done:
+            log.warning("feedback files of %s imported into the database: %s", data_dir, record["detail"])
+        for path in present:
+            rename_imported(path)
+        return done
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            out.append(row)
+    return out
+
+
+def _legacy_row(raw: dict[str, Any], kind: str) -> dict[str, Any]:
+    try:
+        at = time.mktime(time.strptime(str(raw.get("when", "")), "%Y-%m-%d %H:%M:%S"))  # written in local time
+    except ValueError:
+        at = 0.0
+    liked = raw.get("liked")
+    question = str(raw.get("question") or "")
+    return {
+        "kind": kind,
+        "at": at,
+        "user_name": str(raw["user"]) if raw.get("user") else None,
+        "question": question[:MAX_QUESTION],
+        "standalone": str(raw.get("standalone") or question)[:MAX_QUESTION],
+        "answer": str(raw.get("answer") or "")[:MAX_ANSWER],
+        "passages": [],
+        "citations": [],
+        "reason": str(raw.get("reason") or ""),
+        "comment": str(raw.get("comment") or "")[:MAX_COMMENT],
+        "liked": liked if isinstance(liked, bool) else None,
+    }

@@ -235,11 +235,21 @@ def show_source(service: WebService, choice: str | None, answer: Answer | None) 
     return viewer_html(passage, before, after, quote, link, image)
 
 
+def shown_answer(service: WebService, request: gr.Request | None, text: str) -> Answer | None:
+    """The answer this page was shown as ``text`` (kept by the service per page session), None when unknown."""
+    wanted = text.strip()
+    for answer in reversed(service.recent_answers(getattr(request, "session_hash", None))):
+        if answer_markdown(answer.text, answer.abstained, answer.language).strip() == wanted:
+            return answer
+    return None
+
+
 def on_like(service: WebService, data: gr.LikeData, history: list[dict[str, Any]], request: gr.Request) -> None:
     index = data.index if isinstance(data.index, int) else data.index[0]
     answer = content_text(history[index]["content"]) if 0 <= index < len(history) else str(data.value)
     question = next((content_text(m["content"]) for m in reversed(history[:index]) if m["role"] == "user"), "")
-    service.record_feedback(question, answer, bool(data.liked), user=username(request))
+    shown = shown_answer(service, request, answer)
+    service.record_feedback(question, answer, bool(data.liked), user=username(request), shown=shown)
     gr.Info("Merci pour votre avis.")
 
 
@@ -250,7 +260,8 @@ def on_comment(service: WebService, text: str, history: list[dict[str, Any]], re
     turns = conversation(history)
     question = next((t["content"] for t in reversed(turns) if t["role"] == "user"), "")
     answer = next((t["content"] for t in reversed(turns) if t["role"] == "assistant"), "")
-    service.record_feedback(question, answer, None, text, username(request))
+    shown = shown_answer(service, request, answer)
+    service.record_feedback(question, answer, None, text, username(request), shown=shown)
     gr.Info("Commentaire enregistré, merci.")
     return ""
 

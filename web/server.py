@@ -37,6 +37,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from database import DatabaseError
 from web.errors import BadCredentials, LockedOut, LoginRefused
 from web.service import WebService
 from web.ui import CSS, THEME, build_app
@@ -251,6 +252,11 @@ def add_routes(app: FastAPI, service: WebService, root_path: str) -> None:
             service.throttle.check(name, address)
             # Argon2 is slow on purpose: checked in a worker thread, never on the event loop
             user = await anyio.to_thread.run_sync(service.users.verify, name, password)
+        except DatabaseError as exc:  # nobody can be checked while the database is away: say so
+            log.error("login impossible: %s", exc)
+            if wants_html(request):
+                return login_page(str(exc), name, 503)
+            return JSONResponse({"detail": str(exc)}, status_code=503)
         except LoginRefused as exc:
             if isinstance(exc, BadCredentials):
                 service.throttle.failed(name, address)
@@ -260,7 +266,11 @@ def add_routes(app: FastAPI, service: WebService, root_path: str) -> None:
                 return login_page(str(exc), name, status)
             return JSONResponse({"detail": str(exc)}, status_code=status)
         service.throttle.succeeded(name)
-        token = service.sessions.open(user)
+        try:
+            token = service.sessions.open(user)
+        except DatabaseError as exc:
+            log.error("session not opened: %s", exc)
+            return login_page(str(exc), name, 503) if wants_html(request) else JSONResponse({"detail": str(exc)}, status_code=503)
         response: Response = (
             RedirectResponse(f"{root}/", status_code=303) if wants_html(request) else JSONResponse({"success": True})
         )

@@ -6,9 +6,9 @@ object; it holds no Gradio and can be tested without a browser.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,22 +18,24 @@ from assistant.config import Settings
 from assistant.llm import make_backend
 from assistant.model_queue import Waiting
 from assistant.pipeline import Answer, Assistant, Retrieved
-from assistant.retrieval import Retriever
+from assistant.retrieval import EmptyIndexError, Retriever
 from index.embeddings import SentenceTransformerEmbedder
-from index.manifest import read_manifest
 from index.render import RenderedPage, RenderError, render_page
+from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer, SyncBusyError, SyncReport
 from web.errors import AccessDenied, UploadError
 from web.feedback import FeedbackLog
 from web.uploads import save_upload
-from web.users import LoginThrottle, Sessions, UserStore
+from web.users import LoginThrottle, Sessions, UserStore, import_users_file
 
 log = logging.getLogger(__name__)
 
 PAGE_IMAGE_SIDE = 1100  # pixels on the page's longest side: readable in the viewer, a few hundred kB
 
 ADMIN_ONLY = "Cette fonction est réservée aux administrateurs."
+RECENT_ANSWERS = 20  # per page session, for the thumbs
+RECENT_SESSIONS = 500
 
 
 class WebService:
@@ -49,21 +51,33 @@ class WebService:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         if assistant is None or indexer is None:
+            state = IndexState.from_settings(settings)
             store = Store.open(settings.data_dir, settings.chroma_url)
             embedder = SentenceTransformerEmbedder.from_settings(settings)
-            retriever = Retriever.from_settings(settings, store, embedder)
+            retriever = Retriever.from_settings(settings, state, store, embedder)
             backend, note = make_backend(settings)
             assistant = Assistant.from_settings(settings, retriever, backend, note)
-            indexer = Indexer.from_settings(settings, store, embedder)
+            indexer = Indexer.from_settings(settings, state, store, embedder)
         self.assistant = assistant
         self.indexer = indexer
-        self.users = users if users is not None else UserStore(settings.users_file)
+        self.state: IndexState = indexer.state
+        self.db = self.state.db  # one database for the index state and the app's records
+        self.feedback = FeedbackLog(self.db)
+        self.feedback.import_files(settings.data_dir)  # an older folder's JSONL files, once
+        if users is None:
+            if settings.users_file is not None:
+                import_users_file(self.db, settings.users_file)  # once; the file is no longer read after
+            users = UserStore(self.db, required=settings.users_file is not None)
+        self.users = users
         self.sessions = Sessions(self.users)
-        self.throttle = LoginThrottle()
-        self.feedback = FeedbackLog(settings.data_dir)
+        self.throttle = LoginThrottle()  # per process (see LoginThrottle)
         self._rebuild_lock = threading.Lock()
         self._cancels: dict[str, set[threading.Event]] = {}
         self._cancels_lock = threading.Lock()
+        self._recent: OrderedDict[str, deque[Answer]] = OrderedDict()  # by page session: the answers it showed
+        self._recent_lock = threading.Lock()
+        self._refresher: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def warm_up(self) -> None:
         """Load the models (side by side) and the current index now, so that the first question is not the slow one.
@@ -84,7 +98,34 @@ class WebService:
             self.assistant.retriever.snapshot()
         except Exception:  # an empty index is reported when someone asks; starting must not fail
             log.warning("no index to preload yet")
+        self.start_refresher()
         threading.Thread(target=self._read_system_message, name="warm-up", daemon=True).start()
+
+    def start_refresher(self, every: float | None = None) -> None:
+        """Poll the index version in the background: a generation committed anywhere (another copy, the
+        command line) is loaded before the next question rather than during it."""
+        if self._refresher is not None:
+            return
+        interval = every if every is not None else self.settings.index_poll_seconds
+        self._stop.clear()
+        self._refresher = threading.Thread(target=self._refresh, args=(interval,), name="index-refresher", daemon=True)
+        self._refresher.start()
+
+    def _refresh(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                self.assistant.retriever.snapshot()
+            except EmptyIndexError:
+                continue
+            except Exception:  # the database or Chroma briefly away: the next poll tries again
+                log.warning("index refresh failed; next try in %.0f s", interval, exc_info=True)
+
+    def close(self) -> None:
+        """Stop the background refresher (tests, shutdown)."""
+        self._stop.set()
+        if self._refresher is not None:
+            self._refresher.join(timeout=10)
+            self._refresher = None
 
     def _read_system_message(self) -> None:
         try:
@@ -125,6 +166,7 @@ class WebService:
         try:
             for item in self.assistant.stream(question, history, sources or None, cancel):
                 if isinstance(item, Answer):
+                    self._remember(key, item)
                     self.feedback.record_answer(item, user)
                 yield item
         finally:
@@ -144,8 +186,29 @@ class WebService:
             event.set()
         return bool(events)
 
-    def record_feedback(self, question: str, answer: str, liked: bool | None, comment: str = "", user: str | None = None) -> None:
-        self.feedback.record_feedback(question, answer, liked, comment, user)
+    def _remember(self, session: str, answer: Answer) -> None:
+        with self._recent_lock:
+            answers = self._recent.pop(session, None) or deque(maxlen=RECENT_ANSWERS)
+            answers.append(answer)
+            self._recent[session] = answers
+            while len(self._recent) > RECENT_SESSIONS:
+                self._recent.popitem(last=False)
+
+    def recent_answers(self, session: str | None) -> list[Answer]:
+        """The last answers this page session was shown, oldest first (what a thumb or a comment is about)."""
+        with self._recent_lock:
+            return list(self._recent.get(session or "", ()))
+
+    def record_feedback(
+        self,
+        question: str,
+        answer: str,
+        liked: bool | None,
+        comment: str = "",
+        user: str | None = None,
+        shown: Answer | None = None,
+    ) -> str:
+        return self.feedback.record_feedback(question, answer, liked, comment, user, shown)
 
     def problems(self, limit: int = 50) -> list[dict[str, Any]]:
         return self.feedback.problems(limit)
@@ -162,7 +225,7 @@ class WebService:
 
     def document_path(self, source: str) -> Path | None:
         """The file of an indexed source; None for anything else (not indexed, outside the folder, missing)."""
-        manifest = read_manifest(self.settings.data_dir)
+        manifest = self.state.manifest()
         if manifest is None or source not in manifest.documents:
             return None
         docs = self.settings.docs_dir.resolve()
@@ -191,12 +254,8 @@ class WebService:
             self._rebuild_lock.release()
 
     def status(self) -> dict[str, Any]:
-        manifest = read_manifest(self.settings.data_dir)
-        last_path = self.settings.data_dir / "last-sync.json"
-        try:
-            last = json.loads(last_path.read_text(encoding="utf-8")) if last_path.exists() else None
-        except (OSError, json.JSONDecodeError):
-            last = None
+        manifest = self.state.manifest()
+        last = self.state.last_report()
         return {
             "documents": len(manifest.documents) if manifest else 0,
             "chunks": manifest.chunks_total if manifest else 0,
@@ -208,4 +267,5 @@ class WebService:
         }
 
     def sources(self) -> list[str]:
-        return list(self.status()["sources"])
+        manifest = self.state.manifest()
+        return sorted(manifest.documents) if manifest else []
