@@ -41,7 +41,7 @@ def main() -> None:
     if not service.login_required and host not in LOCAL:
         print(
             f"Aucun utilisateur configuré : l'assistant reste sur 127.0.0.1 (et non {host}). "
-            "Configurez ASSISTANT_USERS_FILE pour l'ouvrir au réseau.",
+            "Créez des comptes (python -m assistant add-user NOM --admin) et redémarrez pour l'ouvrir au réseau.",
             file=sys.stderr,
         )
         host = "127.0.0.1"

@@ -102,7 +102,8 @@ class Settings(IndexSettings):
     port: int = Field(7860, ge=0, le=65535, description="Port of the web chat.")
     users_file: Path | None = Field(
         None,
-        description="JSON file of users ({name: {password (Argon2id), admin: true|false}}, written by add-user); none: no login, local only.",
+        description="Users file of earlier versions ({name: {password, admin}}): imported once into the database, then no longer "
+        "read, and login stays required. Accounts are in the database (python -m assistant add-user); none at all: no login, local only.",
     )
     max_upload_mb: float = Field(20.0, gt=0, description="Largest file accepted by the upload form, in MB.")
     max_upload_files: int = Field(20, ge=1, description="Most files accepted in one upload.")

@@ -153,7 +153,7 @@ class SecurityMiddleware:
             if _host_name(_header(scope, b"host")) not in LOCAL_HOSTS:
                 return PlainTextResponse(
                     "Sans comptes configurés, l'assistant ne répond qu'aux adresses de cette machine (localhost). "
-                    "Configurez ASSISTANT_USERS_FILE pour l'ouvrir au réseau.",
+                    "Créez des comptes (python -m assistant add-user NOM --admin) pour l'ouvrir au réseau.",
                     status_code=403,
                 )
             return None
