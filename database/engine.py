@@ -75,13 +75,21 @@ def _postgres_engine(url: URL) -> Engine:
     )
 
 
+def describe(url: URL) -> str:
+    """A database as people name it: the SQLite file, or postgresql://user@host:port/name (never the password)."""
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    shown = url._replace(drivername=url.get_backend_name(), password=None)
+    return shown.render_as_string(hide_password=True)
+
+
 class Database:
     """One engine per process and database; transactions through ``read()`` and ``write()``."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name  # "sqlite" or "postgresql"
-        self.where = engine.url.render_as_string(hide_password=True)
+        self.where = describe(engine.url)  # for messages: the file, or the server without the password
 
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> Database:

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from assistant.config import Settings
 from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
-from database import resolve_url
 from database.imports import imported
 from database.schema import feedback, users
 from index.state import IndexState, Journal
@@ -61,7 +60,7 @@ def test_an_old_folder_is_migrated_on_first_start_and_nothing_is_lost(folder: Pa
     service, embedder = start(folder, database_url)
     state = service.state
     if database_url.startswith("sqlite"):
-        assert service.db.where == resolve_url(None, data), "the default database is a file of the data folder"
+        assert service.db.where == str((data / "assistant.db").resolve()), "the default database is a file of the data folder"
 
     # the index: the same generation, answering at once from the chunks already in Chroma
     manifest = state.manifest()
