@@ -165,10 +165,17 @@ class Database:
         from alembic.script import ScriptDirectory
 
         config = alembic_config()
-        head = ScriptDirectory.from_config(config).get_current_head()
+        scripts = ScriptDirectory.from_config(config)
+        head = scripts.get_current_head()
         with self.read() as conn:
-            if MigrationContext.configure(conn).get_current_revision() == head:
-                return
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current == head:
+            return
+        if current is not None and current not in {rev.revision for rev in scripts.walk_revisions()}:
+            raise DatabaseUnavailable(
+                f"La base de données ({self.where}) a été mise à jour par une version plus récente de l'assistant "
+                f"(schéma {current}) : mettez cette copie à jour (git pull puis make setup) avant de la relancer."
+            )
         with self.write() as conn:  # SQLite: BEGIN IMMEDIATE serializes the migrating processes
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})

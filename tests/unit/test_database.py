@@ -166,3 +166,10 @@ def test_readers_poll_the_generation_and_reload_only_when_it_changes(state: Inde
     with state.db.read() as conn:
         kept = conn.execute(sa.text("SELECT count(*) FROM index_manifests")).scalar()
     assert kept == 10, "a short history is kept, older generations pruned"
+
+
+def test_a_database_migrated_by_a_newer_version_is_refused_with_a_message(db: Database) -> None:
+    with db.write() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(DatabaseUnavailable, match="version plus récente"):
+        Database.open(db.engine.url.render_as_string(hide_password=False))
