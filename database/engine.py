@@ -8,6 +8,8 @@ and the drivers' connection errors become this layer's French errors.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,7 +54,17 @@ def _sqlite_engine(url: URL) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")  # readers never wait for the writer
+        # WAL: readers never wait for the writer. Switching a new file to WAL needs it to itself and
+        # can fail at once (busy handler or not) while another process opens it too: try again.
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -134,8 +146,7 @@ class Database:
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
             if self.dialect == "sqlite" and ("locked" in reason or "busy" in reason):
                 raise DatabaseBusy(
-                    f"La base de données ({self.where}) est occupée par un autre processus depuis plus de "
-                    f"{BUSY_TIMEOUT_MS // 1000} s : réessayez dans un instant."
+                    f"La base de données ({self.where}) est occupée par un autre processus : réessayez dans un instant."
                 ) from exc
             raise DatabaseUnavailable(
                 f"La base de données ne répond pas ({self.where} : {reason}). Vérifiez ASSISTANT_DATABASE_URL "
@@ -176,11 +187,18 @@ class Database:
                 f"La base de données ({self.where}) a été mise à jour par une version plus récente de l'assistant "
                 f"(schéma {current}) : mettez cette copie à jour (git pull puis make setup) avant de la relancer."
             )
-        with self.write() as conn:  # SQLite: BEGIN IMMEDIATE serializes the migrating processes
-            if self.dialect == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")  # sees the version the other process committed, if any
+        for attempt in range(3):  # SQLite under heavy load: another process may hold the file a while
+            try:
+                with self.write() as conn:  # SQLite: BEGIN IMMEDIATE serializes the migrating processes
+                    if self.dialect == "postgresql":
+                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, "head")  # sees the version the other process committed, if any
+                break
+            except DatabaseBusy:
+                if attempt == 2:
+                    raise
+                log.warning("database %s busy while migrating; trying again", self.where)
         log.info("database %s migrated to %s", self.where, head)
 
     def revision(self) -> str | None:

@@ -64,7 +64,7 @@ def test_two_processes_starting_at_once_both_migrate_safely(database_url: str) -
         for _ in range(3)
     ]
     outs = [p.communicate(timeout=120) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in outs]
+    assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(err[-3000:] for _, err in outs)
     assert {out.strip() for out, _ in outs} == {"0001"}
 
 
