@@ -97,6 +97,16 @@ login_sessions = Table(
     Index("ix_login_sessions_user_name", "user_name"),
 )
 
+# Failed logins, shared by every copy of the app (a name or an address locked out everywhere).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(200), primary_key=True),  # "user:<name, casefolded>" or "address:<ip>"
+    Column("failures", JSON, nullable=False),  # times of the failures within the window
+    Column("locked_until", Float, nullable=False),
+    Column("last_failure", Float, nullable=False),
+)
+
 # -- migrations of older data folders -----------------------------------------------------
 imports = Table(
     "imports",

@@ -133,7 +133,8 @@ class SecurityMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        refusal = self.refuse(scope)
+        # the session is checked in the database (at most once a second per token): off the event loop
+        refusal = await anyio.to_thread.run_sync(self.refuse, scope) if self.service.login_required else self.refuse(scope)
         if refusal is not None:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
@@ -249,8 +250,9 @@ def add_routes(app: FastAPI, service: WebService, root_path: str) -> None:
         password = str(form.get("password", ""))[:1024]
         address = request.client.host if request.client else "?"
         try:
-            service.throttle.check(name, address)
-            # Argon2 is slow on purpose: checked in a worker thread, never on the event loop
+            # the lockout counts are in the database, and Argon2 is slow on purpose: both in a worker
+            # thread, never on the event loop
+            await anyio.to_thread.run_sync(service.throttle.check, name, address)
             user = await anyio.to_thread.run_sync(service.users.verify, name, password)
         except DatabaseError as exc:  # nobody can be checked while the database is away: say so
             log.error("login impossible: %s", exc)
@@ -259,15 +261,15 @@ def add_routes(app: FastAPI, service: WebService, root_path: str) -> None:
             return JSONResponse({"detail": str(exc)}, status_code=503)
         except LoginRefused as exc:
             if isinstance(exc, BadCredentials):
-                service.throttle.failed(name, address)
+                await anyio.to_thread.run_sync(service.throttle.failed, name, address)
                 log.warning("failed login for %r from %s", name, address)
             status = 429 if isinstance(exc, LockedOut) else 401
             if wants_html(request):
                 return login_page(str(exc), name, status)
             return JSONResponse({"detail": str(exc)}, status_code=status)
-        service.throttle.succeeded(name)
         try:
-            token = service.sessions.open(user)
+            await anyio.to_thread.run_sync(service.throttle.succeeded, name)
+            token = await anyio.to_thread.run_sync(service.sessions.open, user)
         except DatabaseError as exc:
             log.error("session not opened: %s", exc)
             return login_page(str(exc), name, 503) if wants_html(request) else JSONResponse({"detail": str(exc)}, status_code=503)

@@ -27,7 +27,7 @@ from index.sync import Indexer, SyncBusyError, SyncReport
 from web.errors import AccessDenied, UploadError
 from web.feedback import FeedbackLog
 from web.uploads import save_upload
-from web.users import LoginThrottle, Sessions, UserStore, import_users_file
+from web.users import LoginThrottle, Sessions, SharedLoginThrottle, UserStore, import_users_file
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class WebService:
             users = UserStore(self.db, required=settings.users_file is not None)
         self.users = users
         self.sessions = Sessions(self.users)
-        self.throttle = LoginThrottle()  # per process (see LoginThrottle)
+        self.throttle: LoginThrottle = SharedLoginThrottle(self.db)  # one count for every copy of the app
         self._rebuild_lock = threading.Lock()
         self._cancels: dict[str, set[threading.Event]] = {}
         self._cancels_lock = threading.Lock()

@@ -6,7 +6,7 @@ app and read again at most once a second, so adding, revoking or demoting someon
 needs no restart, and their open sessions end at once (on every copy). Roles are
 strict booleans (a boolean column; an imported ``"admin": "false"`` is refused, not an
 admin). The users file of earlier versions is imported once (``import_users_file``).
-Lockout counters stay in each process (see ``LoginThrottle``).
+Lockout counters are in the database too (``SharedLoginThrottle``): one count for every copy.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 
 from database import Database, DatabaseError
 from database.imports import import_once, imported
-from database.schema import login_sessions, users
+from database.schema import login_failures, login_sessions, users
 from web.errors import BadCredentials, LegacyPassword, LockedOut, UsersFileError
 
 log = logging.getLogger(__name__)
@@ -287,10 +287,9 @@ class UserStore:
 
 
 class LoginThrottle:
-    """Refuse logins for a while after repeated failures, per user name and per address.
+    """Refuse logins for a while after repeated failures, per user name and per address (in this process).
 
-    Counted in each process: behind a load balancer with N copies, a name gets up to N times
-    the allowed failures in a window (put the rate limit in the proxy for a strict one).
+    ``SharedLoginThrottle`` keeps the same counts in the database, for every copy of the app.
     """
 
     def __init__(
@@ -317,6 +316,10 @@ class LoginThrottle:
         now = self.clock()
         with self._lock:
             wait = max((self._locked_until.get(k, 0.0) - now for k in self._keys(name, address)), default=0.0)
+        self._refuse_if_locked(wait)
+
+    @staticmethod
+    def _refuse_if_locked(wait: float) -> None:
         if wait > 0:
             minutes = max(1, round(wait / 60))
             raise LockedOut(
@@ -340,6 +343,80 @@ class LoginThrottle:
     def succeeded(self, name: str) -> None:
         with self._lock:
             self._failures.pop(("user", name.casefold()), None)
+
+
+class SharedLoginThrottle(LoginThrottle):
+    """The lockout counted in the database: behind a load balancer, a name locked on one copy is locked on all."""
+
+    def __init__(
+        self,
+        db: Database,
+        per_user: int = 5,
+        per_address: int = 20,
+        window: float = 900.0,
+        lockout: float = 900.0,
+        clock: Callable[[], float] = time.time,  # wall clock: the copies compare their times
+    ) -> None:
+        super().__init__(per_user, per_address, window, lockout, clock)
+        self.db = db
+
+    @staticmethod
+    def _key(key: tuple[str, str]) -> str:
+        return f"{key[0]}:{key[1]}"[:200]
+
+    def check(self, name: str, address: str) -> None:
+        keys = [self._key(k) for k in self._keys(name, address)]
+        with self.db.read() as conn:
+            until = conn.execute(
+                sa.select(sa.func.max(login_failures.c.locked_until)).where(login_failures.c.key.in_(keys))
+            ).scalar()
+        self._refuse_if_locked((until or 0.0) - self.clock())
+
+    def failed(self, name: str, address: str) -> None:
+        now = self.clock()
+        for attempt in range(3):  # two copies counting the first failure of a key at once: one insert wins
+            try:
+                with self.db.write() as conn:
+                    for key in self._keys(name, address):
+                        self._count(conn, key, now)
+                    conn.execute(
+                        sa.delete(login_failures).where(
+                            login_failures.c.last_failure < now - self.window, login_failures.c.locked_until < now
+                        )
+                    )
+                return
+            except sa.exc.IntegrityError:
+                if attempt == 2:
+                    raise
+            except DatabaseError:  # nobody can log in meanwhile anyway (the accounts are not readable)
+                log.exception("failed login not counted: the database does not answer")
+                return
+
+    def _count(self, conn: sa.Connection, key: tuple[str, str], now: float) -> None:
+        name = self._key(key)
+        row = conn.execute(
+            sa.select(login_failures.c.failures, login_failures.c.locked_until)
+            .where(login_failures.c.key == name)
+            .with_for_update()
+        ).first()
+        times = [t for t in (row.failures if row else []) if t >= now - self.window] + [now]
+        locked_until = row.locked_until if row else 0.0
+        if len(times) >= self.limits[key[0]]:
+            locked_until, times = now + self.lockout, []
+            log.warning("login locked for %s %s after repeated failures (every copy)", key[0], key[1])
+        values = {"failures": times, "locked_until": locked_until, "last_failure": now}
+        if row is None:
+            conn.execute(sa.insert(login_failures).values(key=name, **values))
+        else:
+            conn.execute(sa.update(login_failures).where(login_failures.c.key == name).values(**values))
+
+    def succeeded(self, name: str) -> None:
+        key = self._key(("user", name.casefold()))
+        try:
+            with self.db.write() as conn:
+                conn.execute(sa.update(login_failures).where(login_failures.c.key == key).values(failures=[]))
+        except DatabaseError:
+            log.exception("failed logins of %s not reset: the database does not answer", name)
 
 
 def _stamp(password_hash: str) -> str:

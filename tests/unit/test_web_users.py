@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import stat
 from pathlib import Path
 
@@ -14,7 +15,16 @@ from typer.testing import CliRunner
 from database import Database
 from database.schema import login_sessions, users
 from web.errors import BadCredentials, LegacyPassword, LockedOut, UsersFileError
-from web.users import LoginThrottle, Sessions, UserStore, import_users_file, remove_user, set_admin, write_user
+from web.users import (
+    LoginThrottle,
+    Sessions,
+    SharedLoginThrottle,
+    UserStore,
+    import_users_file,
+    remove_user,
+    set_admin,
+    write_user,
+)
 
 
 def test_passwords_are_argon2id_with_a_salt_per_user(db: Database) -> None:
@@ -157,33 +167,57 @@ def test_a_broken_or_missing_users_file_is_an_error_at_start(db: Database, tmp_p
     assert not UserStore(db).login_required, "nothing imported"
 
 
-def test_lockout_after_repeated_failures_per_name_and_per_address() -> None:
-    now = [0.0]
-    throttle = LoginThrottle(per_user=3, per_address=5, window=60, lockout=300, clock=lambda: now[0])
-    for _ in range(3):
-        throttle.check("alice", "10.0.0.1")
-        throttle.failed("alice", "10.0.0.1")
-    with pytest.raises(LockedOut, match="réessayez dans 5 minutes"):
-        throttle.check("alice", "10.0.0.2")  # the name is locked, from any address
-    throttle.check("bob", "10.0.0.3")
+def throttles(kind: str, request: pytest.FixtureRequest, clock):  # type: ignore[no-untyped-def]
+    """In one process, or counted in the database (SQLite or PostgreSQL) by two copies of the app."""
+    if kind == "process":
+        throttle = LoginThrottle(per_user=3, per_address=5, window=60, lockout=300, clock=clock)
+        return throttle, throttle
+    if kind == "sqlite":
+        url = f"sqlite:///{request.getfixturevalue('tmp_path') / 'assistant.db'}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        name = f"t_{secrets.token_hex(6)}"
+        server.admin(f"CREATE DATABASE {name}")
+        request.addfinalizer(lambda: server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        url = server.url(name)
+    copies = [Database.open(url), Database.open(url)]
+    for copy in copies:
+        request.addfinalizer(copy.dispose)
+    return tuple(SharedLoginThrottle(c, per_user=3, per_address=5, window=60, lockout=300, clock=clock) for c in copies)
+
+
+@pytest.mark.parametrize("kind", ["process", "sqlite", "postgresql"])
+def test_lockout_after_repeated_failures_per_name_and_per_address(kind: str, request: pytest.FixtureRequest) -> None:
+    now = [1000.0]
+    copy1, copy2 = throttles(kind, request, lambda: now[0])
+    for i in range(3):  # behind a load balancer, the failures land on either copy
+        (copy1 if i % 2 else copy2).check("alice", "10.0.0.1")
+        (copy1 if i % 2 else copy2).failed("alice", "10.0.0.1")
+    for throttle in (copy1, copy2):
+        with pytest.raises(LockedOut, match="réessayez dans 5 minutes"):
+            throttle.check("alice", "10.0.0.2")  # the name is locked, from any address, on every copy
+    copy1.check("bob", "10.0.0.3")
     for name in ("u1", "u2"):  # the address had 3 failures; 2 more lock it for every name
-        throttle.failed(name, "10.0.0.1")
+        copy2.failed(name, "10.0.0.1")
     with pytest.raises(LockedOut):
-        throttle.check("zoe", "10.0.0.1")
+        copy1.check("zoe", "10.0.0.1")
     now[0] += 301
-    throttle.check("alice", "10.0.0.1")  # the lockout ends by itself
+    copy1.check("alice", "10.0.0.1")  # the lockout ends by itself
+    copy2.check("alice", "10.0.0.1")
 
 
-def test_failures_outside_the_window_do_not_count_and_success_resets() -> None:
-    now = [0.0]
-    throttle = LoginThrottle(per_user=3, window=60, lockout=300, clock=lambda: now[0])
+@pytest.mark.parametrize("kind", ["process", "sqlite", "postgresql"])
+def test_failures_outside_the_window_do_not_count_and_success_resets(kind: str, request: pytest.FixtureRequest) -> None:
+    now = [1000.0]
+    throttle, other = throttles(kind, request, lambda: now[0])
     throttle.failed("alice", "a")
-    throttle.failed("alice", "a")
-    throttle.succeeded("alice")
+    other.failed("alice", "a")
+    other.succeeded("alice")
     throttle.failed("alice", "a")
     now[0] += 61
     throttle.failed("alice", "a")
     throttle.check("alice", "a")
+    other.check("alice", "a")
 
 
 def test_account_commands_write_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:

@@ -85,6 +85,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_users")),
     )
     op.create_table(
+        "login_failures",
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("failures", sa.JSON(), nullable=False),
+        sa.Column("locked_until", sa.Float(), nullable=False),
+        sa.Column("last_failure", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_login_failures")),
+    )
+    op.create_table(
         "login_sessions",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("user_name", sa.String(length=64), nullable=False),
@@ -105,6 +113,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_login_sessions_user_name")
 
     op.drop_table("login_sessions")
+    op.drop_table("login_failures")
     op.drop_table("users")
     op.drop_table("sync_reports")
     op.drop_table("sync_journal")
