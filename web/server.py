@@ -45,6 +45,7 @@ from web.ui import CSS, THEME, build_app
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "coop_session"
+SESSION_CHECK_THREADS = 8
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 PUBLIC_PATHS = {"/login", "/login/", "/logout", "/logout/", "/favicon.ico", "/robots.txt"}
 
@@ -128,13 +129,19 @@ class SecurityMiddleware:
         self.app = app
         self.service = service
         self.root_path = root_path.rstrip("/")
+        self._limiter: anyio.CapacityLimiter | None = None  # our own threads: never waiting behind Gradio's
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         # the session is checked in the database (at most once a second per token): off the event loop
-        refusal = await anyio.to_thread.run_sync(self.refuse, scope) if self.service.login_required else self.refuse(scope)
+        if self.service.login_required:
+            if self._limiter is None:
+                self._limiter = anyio.CapacityLimiter(SESSION_CHECK_THREADS)
+            refusal = await anyio.to_thread.run_sync(self.refuse, scope, limiter=self._limiter)
+        else:
+            refusal = self.refuse(scope)
         if refusal is not None:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
