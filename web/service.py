@@ -112,13 +112,20 @@ class WebService:
         self._refresher.start()
 
     def _refresh(self, interval: float) -> None:
+        failing = False
         while not self._stop.wait(interval):
             try:
                 self.assistant.retriever.snapshot()
             except EmptyIndexError:
-                continue
+                pass
             except Exception:  # the database or Chroma briefly away: the next poll tries again
-                log.warning("index refresh failed; next try in %.0f s", interval, exc_info=True)
+                if not failing:  # once per outage, not every poll
+                    log.warning("index refresh failed; trying again every %.0f s", interval, exc_info=True)
+                failing = True
+                continue
+            if failing:
+                log.warning("index refresh works again")
+                failing = False
 
     def close(self) -> None:
         """Stop the background refresher (tests, shutdown)."""
