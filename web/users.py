@@ -223,6 +223,7 @@ class UserStore:
         self._lock = threading.Lock()
         self._file = self._read()
         self._checked = time.monotonic()
+        self._failing = False
         # Login is required when accounts exist at start (or a users file is configured); it stays
         # required: removing every account then lets nobody in, it never opens the app.
         self._required = required or bool(self._file.users or self._file.problems)
@@ -255,9 +256,12 @@ class UserStore:
                 self._checked = now
                 try:
                     self._file = self._read()
+                    self._failing = False
                 except DatabaseError:
                     # fail closed: nobody gets in while the database cannot say who may
-                    log.exception("users not readable from the database; nobody can log in until it answers")
+                    if not self._failing:  # once per outage
+                        log.exception("users not readable from the database; nobody can log in until it answers")
+                    self._failing = True
                     self._file = UsersFile({}, {}, {})
             return self._file
 
@@ -474,8 +478,8 @@ class Sessions:
                         login_sessions.c.token_hash == key
                     )
                 ).first()
-        except DatabaseError:
-            log.exception("sessions not readable from the database: treated as logged out")
+        except DatabaseError as exc:
+            log.error("sessions not readable from the database, treated as logged out: %s", exc)
             return None
         with self._lock:
             if row is None:
