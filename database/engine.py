@@ -23,6 +23,7 @@ from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, Ope
 from database.errors import DatabaseBusy, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
+logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines at every start say nothing to staff
 
 SQLITE_FILE = "assistant.db"
 BUSY_TIMEOUT_MS = 15_000  # a writer waits this long for another process's transaction to end (SQLite)
