@@ -16,6 +16,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from assistant.config import Settings
 from assistant.errors import AnsweringError
+from database import DatabaseError
+from database.imports import imported
 from index.errors import IndexingError
 from web.messages import user_message
 from web.server import create_app, serve
@@ -32,19 +34,25 @@ def main() -> None:
     try:
         settings = Settings()
         service = WebService(settings)
-    except (ValueError, AnsweringError, IndexingError) as exc:
+    except (ValueError, AnsweringError, IndexingError, DatabaseError) as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     host = settings.host
     if not service.login_required and host not in LOCAL:
         print(
             f"Aucun utilisateur configuré : l'assistant reste sur 127.0.0.1 (et non {host}). "
-            "Configurez ASSISTANT_USERS_FILE pour l'ouvrir au réseau.",
+            "Créez des comptes (python -m assistant add-user NOM --admin) et redémarrez pour l'ouvrir au réseau.",
             file=sys.stderr,
         )
         host = "127.0.0.1"
     for problem in service.users.problems():
         print(f"Attention : {problem}", file=sys.stderr)
+    if settings.users_file is not None and (record := imported(service.db, "users-file")) is not None:
+        print(
+            f"Les comptes de {record['source']} sont dans la base de données ({service.db.where}) : ce fichier n'est "
+            "plus lu. Gérez les comptes avec « python -m assistant add-user | remove-user | set-role | list-users ».",
+            file=sys.stderr,
+        )
     if not service.login_required:
         print(f"Sans comptes configurés : accessible seulement depuis cette machine (http://127.0.0.1:{settings.port}).")
     print(service.assistant.backend_note)

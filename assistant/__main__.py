@@ -18,8 +18,11 @@ from assistant.llm import BackendUnavailable, GenerationError, make_backend
 from assistant.model_queue import Waiting
 from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved, embedding_similarity
 from assistant.retrieval import EmptyIndexError, Retriever
+from database import DatabaseError
 from index.embeddings import SentenceTransformerEmbedder
+from index.errors import IndexingError
 from index.models import ModelError
+from index.state import IndexState
 from index.store import Store, StoreError
 
 app = typer.Typer(add_completion=False, help="Assistant documentaire : questions, évaluation.", no_args_is_help=True)
@@ -45,7 +48,12 @@ def build_settings(data: Path | None = None, backend: str | None = None, **extra
 
 def build_retriever(settings: Settings) -> Retriever:
     """Open the index; exit 2 with a clear message when there is none yet."""
-    if not (settings.data_dir / "manifest.json").exists():
+    try:
+        state = IndexState.from_settings(settings)
+        indexed = state.generation() > 0
+    except (DatabaseError, IndexingError) as exc:
+        raise fail(str(exc)) from exc
+    if not indexed:
         raise fail(
             f"aucun index dans « {settings.data_dir} ». Construisez-le d'abord : « python -m index sync "
             f"--docs documents --data {settings.data_dir} » (ou « make sync »)."
@@ -59,7 +67,7 @@ def build_retriever(settings: Settings) -> Retriever:
         embedder.load()  # now, so that the timings of the answer do not include it
     except ModelError as exc:
         raise fail(str(exc)) from exc
-    return Retriever.from_settings(settings, store, embedder)
+    return Retriever.from_settings(settings, state, store, embedder)
 
 
 def build_assistant(settings: Settings, retriever: Retriever, backend_choice: str | None = None) -> Assistant:
@@ -130,7 +138,7 @@ def ask(
         raise fail(str(exc)) from exc
     except EmptyIndexError as exc:
         raise fail(str(exc)) from exc
-    except (BackendUnavailable, GenerationError, StoreError, ModelError) as exc:
+    except (BackendUnavailable, GenerationError, StoreError, ModelError, DatabaseError) as exc:
         raise fail(str(exc), 1) from exc
     assert final is not None
     if as_json:
@@ -307,17 +315,17 @@ def settings_table() -> None:
         typer.echo(f"| `ASSISTANT_{name.upper()}` | `{default}` | {field.description} |")
 
 
-@app.command("add-user")
-def add_user(
-    name: Annotated[str, typer.Argument(help="Nom de connexion.")],
-    users_file: Annotated[Path, typer.Option("--file", help="Fichier JSON des utilisateurs (hors du dépôt).")],
-    admin: Annotated[bool, typer.Option("--admin", help="Donner l'accès à la page Admin.")] = False,
-) -> None:
-    """Ajoute un utilisateur ou redéfinit son mot de passe (même commande que « python -m web add-user »)."""
-    # Users belong to the web layer; the command people know stays here and hands over.
-    from web.__main__ import add_user as web_add_user
+def _accounts() -> None:
+    """Users belong to the web layer; the commands people know stay here and hand over."""
+    from web.__main__ import add_user, list_accounts, remove, set_role
 
-    web_add_user(name, users_file, admin)
+    app.command("add-user")(add_user)
+    app.command("remove-user")(remove)
+    app.command("set-role")(set_role)
+    app.command("list-users")(list_accounts)
+
+
+_accounts()
 
 
 def main() -> None:

@@ -102,12 +102,18 @@ class Settings(IndexSettings):
     port: int = Field(7860, ge=0, le=65535, description="Port of the web chat.")
     users_file: Path | None = Field(
         None,
-        description="JSON file of users ({name: {password (Argon2id), admin: true|false}}, written by add-user); none: no login, local only.",
+        description="Users file of earlier versions ({name: {password, admin}}): imported once into the database, then no longer "
+        "read, and login stays required. Accounts are in the database (python -m assistant add-user); none at all: no login, local only.",
     )
     max_upload_mb: float = Field(20.0, gt=0, description="Largest file accepted by the upload form, in MB.")
     max_upload_files: int = Field(20, ge=1, description="Most files accepted in one upload.")
     root_path: str = Field(
         "", description="Path prefix when served behind a reverse proxy (e.g. /assistant); empty: served at the root."
+    )
+    index_poll_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="How often the web chat asks the database for a new index version (committed by any copy or the command line).",
     )
     trusted_proxies: str = Field(
         "127.0.0.1", description="Addresses of reverse proxies whose X-Forwarded-For/-Proto headers are believed."
@@ -134,7 +140,3 @@ class Settings(IndexSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
-
-    @property
-    def feedback_file(self) -> Path:
-        return self.data_dir / "feedback.jsonl"

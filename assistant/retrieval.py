@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -15,7 +14,8 @@ from assistant.config import Settings
 from assistant.errors import AnsweringError
 from assistant.text import tokenize
 from index.embeddings import Embedder
-from index.manifest import Manifest, read_manifest
+from index.manifest import Manifest
+from index.state import IndexState
 from index.store import Store, StoredChunk
 
 log = logging.getLogger(__name__)
@@ -127,14 +127,14 @@ class Retriever:
         self,
         store: Store,
         embedder: Embedder,
-        data_dir: Path,
+        state: IndexState,
         candidates: int = 30,
         dense_weight: float = 0.8,
         dense_weight_english: float = 1.0,
     ):
         self.store = store
         self.embedder = embedder
-        self.data_dir = data_dir
+        self.state = state
         self.candidates = candidates
         self.dense_weight = dense_weight
         # English words do not match French text: keyword search only adds noise to English questions
@@ -143,12 +143,16 @@ class Retriever:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, store: Store, embedder: Embedder) -> Retriever:
-        return cls(store, embedder, settings.data_dir, settings.candidates, settings.dense_weight, settings.dense_weight_english)
+    def from_settings(cls, settings: Settings, state: IndexState, store: Store, embedder: Embedder) -> Retriever:
+        return cls(store, embedder, state, settings.candidates, settings.dense_weight, settings.dense_weight_english)
 
     def snapshot(self) -> _Snapshot:
-        """Return the chunks of the current manifest, reloading when a sync committed a new one."""
-        manifest = read_manifest(self.data_dir)
+        """Return the chunks of the current manifest, reloading when a sync committed a new one.
+
+        Asks the database for the generation (one cheap query) on every call; the web service
+        also calls it in the background, so that a new generation is loaded before the next question.
+        """
+        manifest = self.state.manifest()
         if manifest is None or not manifest.documents:
             raise EmptyIndexError(
                 "L'index est vide : aucun document n'a encore été indexé. Ajoutez des documents dans le dossier "

@@ -32,6 +32,7 @@ from assistant.llm import LlamaCppBackend, Message, llama_backend
 from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
 from index.embeddings import SentenceTransformerEmbedder
+from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer
 
@@ -89,16 +90,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data or Path(tmp)
         store = Store.open(data)
+        state = IndexState.open(data)
         if args.data is None:
             Indexer(
-                ROOT / "documents", data, store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
+                ROOT / "documents", state, store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
             ).sync()
         llama = llama_backend(settings)
         backend = CountingBackend(llama)
         t0 = time.perf_counter()
         llama.load()
         load_s = time.perf_counter() - t0
-        retriever = Retriever.from_settings(settings.model_copy(update={"data_dir": data}), store, embedder)
+        retriever = Retriever.from_settings(settings.model_copy(update={"data_dir": data}), state, store, embedder)
         retriever.snapshot()  # the first question must not pay for loading the chunks and BM25
         assistant = Assistant.from_settings(settings, retriever, backend)  # type: ignore[arg-type]
         before = llama.counters()

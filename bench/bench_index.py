@@ -92,6 +92,7 @@ def measure_one(backend: str, corpora: list[tuple[str, Path, dict[str, str]]]) -
     """Child process: every corpus with one back-end."""
     from index.config import IndexSettings
     from index.embeddings import SentenceTransformerEmbedder
+    from index.state import IndexState
     from index.store import Store
     from index.sync import Indexer
 
@@ -122,7 +123,7 @@ def measure_one(backend: str, corpora: list[tuple[str, Path, dict[str, str]]]) -
             data = Path(tmp)
             indexer = Indexer(
                 docs,
-                data,
+                IndexState.open(data),
                 Store.open(data),
                 embedder,
                 chunk_size=run_settings.chunk_size,

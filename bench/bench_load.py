@@ -37,6 +37,7 @@ from assistant.llm import LlamaCppBackend
 from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
 from index.embeddings import SentenceTransformerEmbedder
+from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer
 from web.server import create_app, start_in_thread
@@ -171,11 +172,12 @@ def main() -> None:
         run = settings.model_copy(update={"docs_dir": docs, "data_dir": data, "users_file": None})
         embedder = SentenceTransformerEmbedder.from_settings(run)
         store = Store.open(data)
-        indexer = Indexer.from_settings(run, store, embedder)
+        state = IndexState.open(data)
+        indexer = Indexer.from_settings(run, state, store, embedder)
         indexer.sync()
         backend = LlamaCppBackend(model, run.model_cache_dir, run.llm_context, run.llm_threads, run.temperature)
         backend.load()
-        assistant = Assistant.from_settings(run, Retriever.from_settings(run, store, embedder), backend, backend.label)
+        assistant = Assistant.from_settings(run, Retriever.from_settings(run, state, store, embedder), backend, backend.label)
         service = WebService(run, assistant, indexer)
         service.warm_up()
         server = start_in_thread(create_app(service), "127.0.0.1", _free_port())

@@ -26,7 +26,8 @@ from assistant.retrieval import Retriever
 from assistant.text import split_sentences
 from index.config import IndexSettings
 from index.embeddings import SentenceTransformerEmbedder
-from index.manifest import DocumentEntry, Manifest, write_manifest
+from index.manifest import DocumentEntry, Manifest
+from index.state import IndexState, Journal
 from index.store import Store
 
 DIMS = 768
@@ -58,7 +59,10 @@ def build(data: Path, n: int, rng: random.Random) -> None:
             metas.append({"doc_hash": h, "page": -1, "start": 0, "end": len(text), "index": i % per_doc})
         store.upsert(name, ids, vectors.tolist(), texts, metas)
     entries = {f"doc-{d:05d}.txt": DocumentEntry(f"doc-{d:05d}.txt", h, f"Document {d}", 1000, per_doc) for h, d in docs.items()}
-    write_manifest(data, Manifest(collection=name, embedding="bench", chunking={}, generation=1, synced_at="", documents=entries))
+    IndexState.open(data).commit(
+        Manifest(collection=name, embedding="bench", chunking={}, generation=1, synced_at="", documents=entries),
+        Journal(name, []),
+    )
 
 
 def main() -> None:
@@ -83,7 +87,11 @@ def main() -> None:
             build(data, n, rng)
             build_s = time.perf_counter() - t0
             retriever = Retriever(
-                Store.open(data), embedder, data, settings.candidates if hasattr(settings, "candidates") else 30, 0.8
+                Store.open(data),
+                embedder,
+                IndexState.open(data),
+                settings.candidates if hasattr(settings, "candidates") else 30,
+                0.8,
             )
             t0 = time.perf_counter()
             retriever.snapshot()  # first load: chunks from Chroma + BM25 index (once per index generation)

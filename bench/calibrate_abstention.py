@@ -30,6 +30,7 @@ from assistant.pipeline import Assistant, Verdict
 from assistant.relevance import Relevance, RelevanceRule
 from assistant.retrieval import Retriever
 from index.embeddings import SentenceTransformerEmbedder
+from index.state import IndexState
 from index.store import Store
 
 COVERAGES = [0.0, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 1.01]
@@ -57,7 +58,7 @@ def replay(results: Path, data: Path) -> list[dict[str, Any]]:
     """Re-run every post-generation check on the kept drafts; keep each answer's relevance figures."""
     settings = Settings(data_dir=data)
     embedder = SentenceTransformerEmbedder.from_settings(settings)
-    retriever = Retriever.from_settings(settings, Store.open(data), embedder)
+    retriever = Retriever.from_settings(settings, IndexState.open(data), Store.open(data), embedder)
     assistant = Assistant.from_settings(settings, retriever, _NoModel())
     assistant.relevance_rule = _Always()
     tune = {q.id: q for q in split_golden(load_golden(ROOT / "tests" / "golden" / "golden.jsonl"), "tune")}

@@ -30,6 +30,7 @@ from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
 from assistant.text import detect_language
 from index.embeddings import SentenceTransformerEmbedder
+from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer
 
@@ -58,11 +59,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data or Path(tmp)
         store = Store.open(data)
+        state = IndexState.open(data)
         if args.data is None:
             Indexer(
-                ROOT / "documents", data, store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
+                ROOT / "documents", state, store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
             ).sync()
-        retriever = Retriever.from_settings(settings.model_copy(update={"data_dir": data}), store, embedder)
+        retriever = Retriever.from_settings(settings.model_copy(update={"data_dir": data}), state, store, embedder)
         found = [(q, retriever.retrieve(standalone(q), settings.top_k, None, detect_language(q.question))) for q in questions]
         rows = []
         for budget in [int(b) for b in args.budgets.split(",")]:

@@ -20,6 +20,7 @@ from assistant.config import Settings  # noqa: E402
 from assistant.evaluation.golden import first_support_rank, load_golden, retrieval_metrics, split_golden  # noqa: E402
 from assistant.retrieval import Retriever  # noqa: E402
 from index.embeddings import SentenceTransformerEmbedder  # noqa: E402
+from index.state import IndexState  # noqa: E402
 from index.store import Store  # noqa: E402
 from index.sync import Indexer  # noqa: E402
 
@@ -46,13 +47,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp)
             store = Store.open(data)
-            Indexer(ROOT / "documents", data, store, embedder, chunk_size=size, chunk_overlap=size * 15 // 100).sync()
+            state = IndexState.open(data)
+            Indexer(ROOT / "documents", state, store, embedder, chunk_size=size, chunk_overlap=size * 15 // 100).sync()
             for w in [float(x) for x in args.weights.split(",")]:
                 # French questions fuse with weight w; English ones keep the product's own weight, as in answers
                 retriever = Retriever(
                     store,
                     embedder,
-                    data,
+                    state,
                     candidates=settings.candidates,
                     dense_weight=w,
                     dense_weight_english=settings.dense_weight_english,

@@ -11,11 +11,12 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from database import DatabaseError
 from index.config import IndexSettings
 from index.embeddings import SentenceTransformerEmbedder
 from index.errors import IndexingError
-from index.manifest import read_manifest
 from index.models import KNOWN_MODELS, ModelError, fetch
+from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer, SyncBusyError, SyncReport
 
@@ -39,6 +40,14 @@ def build_settings(docs: Path | None, data: Path | None) -> IndexSettings:
         return IndexSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise fail(f"réglages invalides : {exc}") from exc
+
+
+def open_state(settings: IndexSettings) -> IndexState:
+    """The index state in the database (migrated, older files imported), or exit 2 saying why not."""
+    try:
+        return IndexState.from_settings(settings)
+    except (DatabaseError, IndexingError) as exc:
+        raise fail(str(exc)) from exc
 
 
 def print_report(report: SyncReport) -> None:
@@ -75,9 +84,10 @@ def sync(
     settings = build_settings(docs, data)
     if not settings.docs_dir.is_dir():
         raise fail(f"le dossier de documents « {settings.docs_dir} » n'existe pas (option --docs).")
+    state = open_state(settings)
     try:
         store = Store.open(settings.data_dir, settings.chroma_url)
-        indexer = Indexer.from_settings(settings, store, SentenceTransformerEmbedder.from_settings(settings))
+        indexer = Indexer.from_settings(settings, state, store, SentenceTransformerEmbedder.from_settings(settings))
         show_bar = not as_json and sys.stderr.isatty()
         bar = None
         if show_bar:
@@ -104,7 +114,7 @@ def sync(
                 bar.close()
     except SyncBusyError as exc:
         raise fail(str(exc)) from exc
-    except IndexingError as exc:  # models, store, the file reader: each says what to do
+    except (IndexingError, DatabaseError) as exc:  # models, store, the file reader, the database: each says what to do
         raise fail(str(exc)) from exc
     if as_json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
@@ -117,11 +127,14 @@ def sync(
 def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     """Montre l'état de l'index : documents, passages, dernière synchronisation."""
     settings = build_settings(None, data)
-    manifest = read_manifest(settings.data_dir)
+    state = open_state(settings)
+    try:
+        manifest = state.manifest()
+        last = state.last_report()
+    except DatabaseError as exc:
+        raise fail(str(exc)) from exc
     if manifest is None:
-        raise fail(f"aucun index dans « {settings.data_dir} » : lancez « python -m index sync ».")
-    last_path = settings.data_dir / "last-sync.json"
-    last = json.loads(last_path.read_text(encoding="utf-8")) if last_path.exists() else None
+        raise fail(f"aucun index dans {state.db.where} : lancez « python -m index sync ».")
     info = {
         "documents": len(manifest.documents),
         "chunks_total": manifest.chunks_total,
@@ -135,7 +148,7 @@ def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         typer.echo(json.dumps(info, ensure_ascii=False))
         return
-    typer.echo(f"Index : {settings.data_dir} (génération {manifest.generation}, synchronisé le {manifest.synced_at})")
+    typer.echo(f"Index : {state.db.where} (génération {manifest.generation}, synchronisé le {manifest.synced_at})")
     typer.echo(f"Modèle d'embeddings : {manifest.embedding}")
     typer.echo(f"{len(manifest.documents)} documents, {manifest.chunks_total} passages")
     for source, entry in sorted(manifest.documents.items()):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.models import default_cache_dir
@@ -23,7 +23,12 @@ class IndexSettings(BaseSettings):
 
     docs_dir: Path = Field(Path("documents"), description="Folder of the documents to index.")
     data_dir: Path = Field(
-        Path("data"), description="Folder of the index: Chroma files (embedded mode), manifest, reports, feedback."
+        Path("data"), description="Folder of the embedded Chroma index and of the default SQLite database (assistant.db)."
+    )
+    database_url: SecretStr | None = Field(
+        None,
+        description="Database of the index state, feedback, users and sessions, shared by every copy of the app: "
+        "postgresql://user:password@host:5432/name (secret: never logged nor shown). Empty: SQLite file data_dir/assistant.db.",
     )
     chroma_url: str | None = Field(
         None,

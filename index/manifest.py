@@ -1,10 +1,10 @@
-"""The manifest: the one file that says which index state is current.
+"""The manifest: what says which index state is current (kept in the database: ``index.state``).
 
 Chunks are written to Chroma under ids derived from the document's content hash,
 so writing them twice is harmless. A sync writes the new chunks first, then
-replaces the manifest atomically (the commit point), then deletes what the new
-manifest no longer names. Readers only trust chunks whose document hash the
-manifest names, so a sync killed at any moment leaves the previous state
+commits the new manifest in one transaction (the commit point), then deletes what
+the new manifest no longer names. Readers only trust chunks whose document hash
+the manifest names, so a sync killed at any moment leaves the previous state
 answering, and the next sync cleans what the dead one left (the journal).
 """
 
@@ -72,19 +72,6 @@ class Manifest:
         )
 
 
-def manifest_path(data_dir: Path) -> Path:
-    return data_dir / "manifest.json"
-
-
-def read_manifest(data_dir: Path) -> Manifest | None:
-    """Return the current manifest, or None when no sync has completed yet."""
-    path = manifest_path(data_dir)
-    try:
-        return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        return None
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON so that readers see the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +85,3 @@ def write_json_atomic(path: Path, data: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def write_manifest(data_dir: Path, manifest: Manifest) -> None:
-    write_json_atomic(manifest_path(data_dir), manifest.to_json())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import queue
 import threading
@@ -14,15 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from filelock import FileLock, Timeout
-
+from database.locks import Held
 from index.chunking import Chunk, split_document
 from index.config import IndexSettings
 from index.embeddings import Embedder
-from index.errors import IndexingError
+from index.errors import SyncBusyError
 from index.isolation import IsolatedReader, ReadLimits
 from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, LoadError, LoadEvent, LoadOptions
-from index.manifest import DocumentEntry, Manifest, read_manifest, write_json_atomic, write_manifest
+from index.manifest import DocumentEntry, Manifest
+from index.state import IndexState, Journal
 from index.store import PAGE_NONE, Store, collection_name
 
 log = logging.getLogger(__name__)
@@ -33,8 +32,7 @@ _DONE = object()  # end of the reader thread's results
 T = TypeVar("T")
 
 
-class SyncBusyError(IndexingError, RuntimeError):
-    """Another sync holds the lock."""
+__all__ = ["Indexer", "ScannedFile", "SyncBusyError", "SyncPlan", "SyncReport", "plan_sync", "scan_documents"]
 
 
 @dataclass(frozen=True)
@@ -189,17 +187,13 @@ def _batches(items: list[T], size: int) -> Iterable[list[T]]:
         yield items[i : i + size]
 
 
-def journal_path(data_dir: Path) -> Path:
-    return data_dir / "sync-journal.json"
-
-
 class Indexer:
-    """Applies sync plans to a store; one sync at a time per data folder."""
+    """Applies sync plans to a store; one sync at a time per database (every process and machine)."""
 
     def __init__(
         self,
         docs_dir: Path,
-        data_dir: Path,
+        state: IndexState,
         store: Store,
         embedder: Embedder,
         collection_prefix: str = "chunks",
@@ -210,7 +204,7 @@ class Indexer:
         read_limits: ReadLimits | None = None,
     ) -> None:
         self.docs_dir = docs_dir
-        self.data_dir = data_dir
+        self.state = state
         self.store = store
         self.embedder = embedder
         self.collection = collection_name(collection_prefix, embedder.identity)
@@ -221,10 +215,10 @@ class Indexer:
         self.read_limits = read_limits or ReadLimits()
 
     @classmethod
-    def from_settings(cls, settings: IndexSettings, store: Store, embedder: Embedder) -> Indexer:
+    def from_settings(cls, settings: IndexSettings, state: IndexState, store: Store, embedder: Embedder) -> Indexer:
         return cls(
             settings.docs_dir,
-            settings.data_dir,
+            state,
             store,
             embedder,
             settings.collection_prefix,
@@ -240,10 +234,6 @@ class Indexer:
             ReadLimits(seconds=settings.parse_timeout_seconds, memory_mb=settings.parse_memory_mb),
         )
 
-    def lock(self, wait_seconds: float = 0) -> FileLock:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.data_dir / ".sync.lock"), timeout=wait_seconds)
-
     def sync(
         self,
         wait_seconds: float = 0,
@@ -256,24 +246,19 @@ class Indexer:
         ``progress(done, total, doc_hash)`` follows the passages embedded (the total grows as
         files are read); ``notice(text)`` gets French lines about slow steps (OCR, page by page).
         """
-        try:
-            with self.lock(wait_seconds):
-                return self._sync_locked(rebuild, progress, notice)
-        except Timeout as exc:
-            raise SyncBusyError(
-                "Une autre synchronisation de l'index est déjà en cours. Attendez qu'elle se termine "
-                "(ou relancez avec --wait 600)."
-            ) from exc
+        with self.state.rebuild_lock(wait_seconds) as held:
+            return self._sync_locked(rebuild, progress, notice, held)
 
     def _sync_locked(
         self,
         rebuild: bool,
         progress: Callable[[int, int, str], None] | None,
         notice: Callable[[str], None] | None,
+        held: Held,
     ) -> SyncReport:
         started = time.perf_counter()
         report = SyncReport()
-        previous = read_manifest(self.data_dir) or Manifest()
+        previous = self.state.manifest() or Manifest()
         self._collect_garbage(previous)
         space_changed = bool(previous.collection) and previous.collection != self.collection
         rebuild = rebuild or space_changed or (bool(previous.documents) and previous.chunking != self.chunking)
@@ -305,7 +290,7 @@ class Indexer:
         # Journal first: if we die while writing, the next sync knows what to clean. It names every
         # hash this sync may write (files that turn out unreadable included: cleaning them is harmless).
         new_hashes = sorted({f.hash for f in to_read if f.hash})
-        write_json_atomic(journal_path(self.data_dir), {"collection": self.collection, "hashes": new_hashes})
+        self.state.begin_journal(Journal(self.collection, new_hashes))
         for f, outcome in self._read_and_embed(to_read, report, progress, notice):
             if isinstance(outcome, DocumentEntry):
                 entries[f.source] = outcome
@@ -328,23 +313,25 @@ class Indexer:
             synced_at=datetime.now(UTC).isoformat(timespec="seconds"),
             documents=dict(sorted(entries.items())),
         )
-        write_manifest(self.data_dir, manifest)  # the commit point
+        stale = sorted(previous.live_hashes - manifest.live_hashes) if not space_changed else []
+        # The commit point, in one transaction: the new manifest, and the journal naming what is now
+        # to delete (the old collection, or the documents no longer named), so that a sync killed
+        # while deleting is finished by the next one.
+        cleanup = Journal(previous.collection, []) if space_changed else Journal(self.collection, stale)
+        self.state.commit(manifest, cleanup, held)
         for _old, new in plan.renamed:  # chunk metadata follows a renamed file (readers trust the manifest)
             if new in entries and not rebuild:
                 self.store.relabel_document(self.collection, entries[new].hash, new, entries[new].title)
-        stale = sorted(previous.live_hashes - manifest.live_hashes) if not space_changed else []
         self.store.delete_documents(self.collection, stale)
         if space_changed:
             self.store.delete_collection(previous.collection)
-        journal_path(self.data_dir).unlink(missing_ok=True)
+        self.state.clear_journal()
 
         report.chunks_total = manifest.chunks_total
         report.documents_total = len(manifest.documents)
         report.seconds = time.perf_counter() - started
         report.finished_at = manifest.synced_at
-        write_json_atomic(self.data_dir / "last-sync.json", report.to_json())
-        with (self.data_dir / "sync-history.jsonl").open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+        self.state.record_report(report.to_json())
         return report
 
     def _read_and_embed(
@@ -501,16 +488,14 @@ class Indexer:
             progress(counts[0], counts[1], batch[-1][0].doc_hash)
 
     def _collect_garbage(self, manifest: Manifest) -> None:
-        """Remove what an interrupted sync wrote but never committed."""
-        path = journal_path(self.data_dir)
-        try:
-            journal = json.loads(path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
+        """Remove what an interrupted sync wrote but never committed (or left to delete after committing)."""
+        journal = self.state.journal()
+        if journal is None:
             return
-        if journal.get("collection") == manifest.collection:
-            orphans = sorted(set(journal.get("hashes", [])) - manifest.live_hashes)
+        if journal.collection == manifest.collection:
+            orphans = sorted(set(journal.hashes) - manifest.live_hashes)
             self.store.delete_documents(manifest.collection, orphans)
-        elif journal.get("collection") and journal["collection"] != manifest.collection:
-            self.store.delete_collection(journal["collection"])  # a rebuild that never committed
+        elif journal.collection and journal.collection != manifest.collection:
+            self.store.delete_collection(journal.collection)  # a rebuild that never committed, or the old space
         log.info("cleaned up after an interrupted sync")
-        path.unlink(missing_ok=True)
+        self.state.clear_journal()

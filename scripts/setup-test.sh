@@ -2,7 +2,8 @@
 # What the test suite needs beyond the application: a real Chromium for the browser tests; the
 # tools that build and check the real-document corpus and the format tests (LibreOffice, a real
 # office suite that writes .odt/.odp and converts to PDF; poppler; a French word list); nginx and
-# openssl for the test behind an HTTPS reverse proxy with a path prefix.
+# openssl for the test behind an HTTPS reverse proxy with a path prefix; PostgreSQL, which the
+# database tests start in a temporary folder (tests/conftest.py: initdb, pg_ctl, loopback only).
 set -euo pipefail
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 if [ ! -x /usr/bin/chromium ]; then
@@ -28,4 +29,11 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   echo "[setup] installation de nginx (paquet Debian) pour tester l'assistant derrière un proxy HTTPS"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light openssl >/dev/null
+fi
+# PostgreSQL's server programs (initdb, pg_ctl, postgres): Debian keeps them in /usr/lib/postgresql/N/bin.
+# The package may start its own cluster on port 5432; the tests do not use it (they start their own).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "[setup] installation de PostgreSQL (paquet Debian postgresql) pour les tests de la base de données"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import pwd
+import re
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -47,14 +53,16 @@ def real_embedder():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory, real_embedder):  # type: ignore[no-untyped-def]
     """The sample corpus indexed once with the real embedding model, in embedded Chroma."""
+    from index.state import IndexState
     from index.store import Store
     from index.sync import Indexer
 
     data = tmp_path_factory.mktemp("index")
     store = Store.open(data)
-    report = Indexer(DOCUMENTS, data, store, real_embedder).sync()
+    state = IndexState.open(data)
+    report = Indexer(DOCUMENTS, state, store, real_embedder).sync()
     assert not report.failed
-    return data, store
+    return state, store
 
 
 @pytest.fixture(scope="session")
@@ -97,3 +105,131 @@ def chroma_server(tmp_path_factory):  # type: ignore[no-untyped-def]
     yield url
     proc.terminate()
     proc.wait(timeout=20)
+
+
+# -- databases: every database-touching test runs on SQLite and on a real PostgreSQL -----------------
+
+
+def postgres_bindir() -> Path | None:
+    """Debian keeps initdb and pg_ctl in /usr/lib/postgresql/<version>/bin (not on PATH)."""
+    found = [p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / "initdb").exists()]
+    if found:
+        return max(found, key=lambda p: int(re.sub(r"\D", "", p.parent.name) or 0))
+    exe = shutil.which("initdb")
+    return Path(exe).parent if exe else None
+
+
+@dataclass
+class PostgresServer:
+    """A PostgreSQL server of the test session: its own folder, loopback only, a password."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://{self.user}:{self.password}@{self.host}:{self.port}/{database}"
+
+    def admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password, dbname="postgres", autocommit=True
+        ) as conn:
+            conn.execute(sql)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """initdb + pg_ctl in a temporary folder (as the unprivileged `postgres` user when run as root), stopped after."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        message = "PostgreSQL is not installed (Debian package postgresql): run bash scripts/setup-test.sh"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    base = Path(tempfile.mkdtemp(prefix="coop-pg-"))
+    as_user: dict[str, int] = {}
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        account = pwd.getpwnam("postgres") if _has_user("postgres") else pwd.getpwnam("nobody")
+        as_user = {"user": account.pw_uid, "group": account.pw_gid}
+        os.chown(base, account.pw_uid, account.pw_gid)
+    password = secrets.token_hex(16)
+    pwfile = base / "password"
+    pwfile.write_text(password + "\n")
+    if as_user:
+        os.chown(pwfile, as_user["user"], as_user["group"])
+    data = base / "data"
+    env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+    subprocess.run(
+        [str(bindir / "initdb"), "-D", str(data), "-U", "assistant", "--pwfile", str(pwfile), "--auth=scram-sha-256",
+         "-E", "UTF8", "--no-locale", "--no-instructions"],
+        check=True, capture_output=True, cwd=base, env=env, **as_user,
+    )  # fmt: skip
+    port = free_port()
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={base} "
+        "-c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200"  # a test server: speed
+    )
+    subprocess.run(
+        [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"), "-w", "-t", "60", "-o", options, "start"],
+        check=True, capture_output=True, cwd=base, env=env, **as_user,
+    )  # fmt: skip
+    try:
+        yield PostgresServer("127.0.0.1", port, "assistant", password)
+    finally:
+        subprocess.run(
+            [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            capture_output=True, cwd=base, env=env, **as_user,
+        )  # fmt: skip
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database for this test: a SQLite file, or a new database on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'assistant.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"t_{secrets.token_hex(6)}"
+    server.admin(f"CREATE DATABASE {name}")
+    yield server.url(name)
+    server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture()
+def db(database_url: str):  # type: ignore[no-untyped-def]
+    """The test's database, migrated; its connections closed after."""
+    from database import Database
+
+    database = Database.open(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture()
+def state(db):  # type: ignore[no-untyped-def]
+    from index.state import IndexState
+
+    return IndexState(db)
+
+
+@pytest.fixture()
+def sqlite_state(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The index state in a SQLite file only: for tests whose subject is not the database (formats, bad files)."""
+    from database import Database
+    from index.state import IndexState
+
+    database = Database.open(f"sqlite:///{tmp_path / 'assistant.db'}")
+    yield IndexState(database)
+    database.dispose()

@@ -19,15 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
     Engine,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
     delete,
     func,
     insert,
@@ -36,6 +28,8 @@ from sqlalchemy import (
 )
 
 from assistant.pipeline import Answer
+from database.schema import conversation_turns as turns_table
+from database.schema import conversations as conversations_table
 from web.errors import WebError
 
 TITLE_CHARS = 80  # a title is the first question, cut on a word
@@ -43,28 +37,6 @@ MAX_TITLE_INPUT = 200
 BROWSER_CONVERSATIONS = 40  # kept in a browser's local storage (a few MB at most)
 
 Turn = dict[str, Any]  # {"question", "answer", "abstained", "language", "standalone", "reason", "when", "citations", "passages"}
-
-metadata = MetaData()
-
-conversations_table = Table(
-    "conversations",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("user_name", String(128), nullable=False, index=True),
-    Column("title", String(MAX_TITLE_INPUT), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-turns_table = Table(
-    "conversation_turns",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("conversation_id", String(32), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("position", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("payload", JSON, nullable=False),
-)
 
 
 class ConversationNotFound(WebError, LookupError):
@@ -161,7 +133,6 @@ class ConversationStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)  # the lead moves these tables into the shared migrations
 
     def book(self, user: str) -> ServerBook:
         return ServerBook(self, user)

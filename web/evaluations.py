@@ -23,7 +23,7 @@ from assistant.evaluation.evaluate import run_questions, score, write_report
 from assistant.evaluation.golden import GoldenQuestion, GoldenSetError, load_golden
 from assistant.evaluation.history import History, draw_history, drops, outcomes
 from assistant.pipeline import Answer, Assistant
-from index.manifest import read_manifest
+from index.state import IndexState
 from index.sync import SyncReport
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,11 @@ def _plain_rewrite(question: str, history: list[dict[str, str]]) -> str:
 class EvaluationRunner:
     """One evaluation at a time, in a thread; ``status()`` says where it stands."""
 
-    def __init__(self, assistant: Assistant, data_dir: Path, sets: Sequence[EvalSet], tolerance: float = 0.05) -> None:
+    def __init__(
+        self, assistant: Assistant, state: IndexState, data_dir: Path, sets: Sequence[EvalSet], tolerance: float = 0.05
+    ) -> None:
         self.assistant = assistant
+        self.state = state  # which index version each run measured
         self.data_dir = data_dir
         self.sets = list(sets)
         self.tolerance = tolerance
@@ -150,7 +153,7 @@ class EvaluationRunner:
         """Mark a rebuild that changed the index on the chart; True when it changed something."""
         if not (report.added or report.changed or report.removed):
             return False
-        manifest = read_manifest(self.data_dir)
+        manifest = self.state.manifest()
         self.history.append(
             {
                 "type": "rebuild",
@@ -184,7 +187,7 @@ class EvaluationRunner:
         warnings: list[str] = []
         stamp = time.strftime("%Y%m%d-%H%M%S")
         try:
-            manifest = read_manifest(self.data_dir)
+            manifest = self.state.manifest()
             answerer = _QueuedAnswerer(self.assistant, cancel)
             for eval_set in self.sets:
                 questions = self._questions(eval_set, notes)

@@ -1,24 +1,32 @@
 """What colleagues tell the admins: thumbs and comments, and the questions the assistant could not answer.
 
-Each record keeps the answer and the passages it was given, so that an admin can
-turn it into a golden question (``web.curation``). Every row that ``problems()``
-returns has the same keys, whatever its age: ``id`` (stable), ``kind``, ``when``,
-``user``, ``question``, ``standalone``, ``answer``, ``passages`` (rank, source,
-title, page, location, text), ``citations``, ``reason``, ``comment``, ``liked``.
+Kept in the database (every copy of the app writes and reads the same records), each with
+a stable ``id`` and what the answer showed: the question, the standalone question retrieval
+used, the answer, its passages and citations, why it abstained.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
-import threading
+import logging
 import time
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from assistant.pipeline import Answer
+from database import Database
+from database.imports import import_once, imported, rename_imported
+from database.schema import feedback
+
+log = logging.getLogger(__name__)
+
+LEGACY_FILES = {"feedback.jsonl": "feedback", "abstentions.jsonl": "abstention"}
+MAX_QUESTION, MAX_ANSWER, MAX_COMMENT, MAX_PASSAGE = 2000, 5000, 2000, 4000
+
 
 PASSAGE_FIELDS = ("rank", "source", "title", "page", "location", "text")
 CITATION_FIELDS = ("n", "source", "title", "page", "location", "quote")
@@ -36,41 +44,82 @@ def _citations(items: Any) -> list[dict[str, Any]]:
     return [{k: c.get(k) for k in CITATION_FIELDS} for c in items if isinstance(c, dict)]
 
 
+def shown_passages(answer: Answer) -> list[dict[str, Any]]:
+    """The passages as the answer showed them (rank, document, title, page, where, text)."""
+    return [
+        {
+            "rank": p.rank,
+            "source": p.source,
+            "title": p.title,
+            "page": p.page,
+            "location": p.location,
+            "text": p.text[:MAX_PASSAGE],
+        }
+        for p in answer.passages
+    ]
+
+
+def _when(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+def _kind(row: dict[str, Any]) -> str:
+    if row["kind"] == "abstention":
+        return "abstention"
+    if row["liked"] is False:
+        return "avis négatif"
+    if row["comment"]:
+        return "commentaire"
+    return "avis positif" if row["liked"] else "avis"
+
+
+def _shape(row: Any) -> dict[str, Any]:
+    data = dict(row._mapping)
+    return {
+        "id": data["id"],
+        "kind": _kind(data),
+        "when": _when(data["at"]),
+        "user": data["user_name"],
+        "question": data["question"],
+        "standalone": data["standalone"],
+        "answer": data["answer"],
+        "passages": list(data["passages"] or []),
+        "citations": list(data["citations"] or []),
+        "reason": data["reason"],
+        "comment": data["comment"],
+        "liked": data["liked"],
+    }
+
+
 class FeedbackLog:
-    """Two JSON Lines files in the data folder, appended under a lock, read back newest first."""
+    """Thumbs, comments and abstentions in the database, read back newest first."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.feedback_file = data_dir / "feedback.jsonl"
-        self.abstentions_file = data_dir / "abstentions.jsonl"
-        self._lock = threading.Lock()
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.clock = clock
 
-    def record_answer(self, answer: Answer, user: str | None = None) -> None:
-        """Keep the questions the documents could not answer, with the closest passages, for the admins."""
-        if answer.abstained:
-            self._append(
-                self.abstentions_file,
-                {
-                    "id": secrets.token_hex(8),
-                    "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-                    "user": user,
-                    "question": answer.question,
-                    "standalone": answer.standalone_question,
-                    "answer": answer.text,
-                    "passages": [
-                        {
-                            "rank": p.rank,
-                            "source": p.source,
-                            "title": p.title,
-                            "page": p.page,
-                            "location": p.location,
-                            "text": p.text,
-                        }
-                        for p in answer.passages
-                    ],
-                    "citations": [],
-                    "reason": answer.reason,
-                },
-            )
+    def _insert(self, **values: Any) -> str:
+        row_id = uuid.uuid4().hex
+        with self.db.write() as conn:
+            conn.execute(sa.insert(feedback).values(id=row_id, at=self.clock(), **values))
+        return row_id
+
+    def record_answer(self, answer: Answer, user: str | None = None) -> str | None:
+        """Keep the questions the documents could not answer, for the admins; the new row's id (None when it answered)."""
+        if not answer.abstained:
+            return None
+        return self._insert(
+            kind="abstention",
+            user_name=user,
+            question=answer.question[:MAX_QUESTION],
+            standalone=answer.standalone_question[:MAX_QUESTION],
+            answer=answer.text[:MAX_ANSWER],
+            passages=shown_passages(answer),
+            citations=[c.to_json() for c in answer.citations],
+            reason=answer.reason,
+            comment="",
+            liked=None,
+        )
 
     def record_feedback(
         self,
@@ -81,72 +130,101 @@ class FeedbackLog:
         user: str | None = None,
         turn: Mapping[str, Any] | None = None,
     ) -> str:
-        """Keep a thumb or a comment; ``turn`` (a conversation turn) adds the passages and citations of that answer."""
+        """Keep a thumb or a comment; ``turn`` (the saved conversation turn it is about) adds that answer's passages."""
         turn = turn or {}
-        row = {
-            "id": secrets.token_hex(8),
-            "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "user": user,
-            "question": question[:2000],
-            "standalone": str(turn.get("standalone") or question)[:2000],
-            "answer": answer[:5000],
-            "passages": _passages(turn.get("passages")),
-            "citations": _citations(turn.get("citations")),
-            "reason": str(turn.get("reason") or ""),
-            "liked": liked,
-            "comment": comment.strip()[:2000],
-        }
-        self._append(self.feedback_file, row)
-        return str(row["id"])
-
-    def _append(self, path: Path, row: dict[str, Any]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-    def _rows(self) -> Iterator[dict[str, Any]]:
-        """Every abstention, thumbs-down and comment, in the shape the module's docstring gives."""
-        for path, source in ((self.abstentions_file, "abstention"), (self.feedback_file, "avis")):
-            if not path.exists():
-                continue
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if not isinstance(row, dict):
-                    continue
-                if source == "avis":
-                    if row.get("liked") is False:
-                        kind = "avis négatif"
-                    elif row.get("comment"):
-                        kind = "commentaire"
-                    else:
-                        continue
-                else:
-                    kind = "abstention"
-                # rows written before ids existed get one from their own bytes: the same on every read
-                row_id = row.get("id") or "l" + hashlib.sha256(f"{path.name}\n{line}".encode()).hexdigest()[:15]
-                yield {
-                    "id": str(row_id),
-                    "kind": kind,
-                    "when": str(row.get("when", "")),
-                    "user": row.get("user"),
-                    "question": str(row.get("question", "")),
-                    "standalone": str(row.get("standalone") or row.get("question", "")),
-                    "answer": str(row.get("answer", "")),
-                    "passages": _passages(row.get("passages")),
-                    "citations": _citations(row.get("citations")),
-                    "reason": str(row.get("reason") or ""),
-                    "comment": str(row.get("comment") or ""),
-                    "liked": row.get("liked") if source == "avis" else None,
-                }
+        return self._insert(
+            kind="feedback",
+            user_name=user,
+            question=question[:MAX_QUESTION],
+            standalone=str(turn.get("standalone") or question)[:MAX_QUESTION],
+            answer=answer[:MAX_ANSWER],
+            passages=_passages(turn.get("passages")),
+            citations=_citations(turn.get("citations")),
+            reason=str(turn.get("reason") or ""),
+            comment=comment.strip()[:MAX_COMMENT],
+            liked=liked,
+        )
 
     def problems(self, limit: int = 50) -> list[dict[str, Any]]:
         """Abstentions, thumbs-down and comments, newest first."""
-        rows = sorted(enumerate(self._rows()), key=lambda ir: (ir[1]["when"], ir[0]), reverse=True)
-        return [r for _, r in rows[:limit]]
+        query = (
+            sa.select(feedback)
+            .where(sa.or_(feedback.c.kind == "abstention", feedback.c.liked.is_(False), feedback.c.comment != ""))
+            .order_by(feedback.c.at.desc(), feedback.c.id)
+            .limit(limit)
+        )
+        with self.db.read() as conn:
+            return [_shape(row) for row in conn.execute(query)]
 
     def get(self, row_id: str) -> dict[str, Any] | None:
-        """One row of ``problems()`` by its id, however old; None when there is none."""
-        return next((r for r in self._rows() if r["id"] == str(row_id)), None)
+        """One record (problem or not) by its id, None when there is none."""
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(feedback).where(feedback.c.id == str(row_id))).first()
+        return _shape(row) if row is not None else None
+
+    # -- older data folders --------------------------------------------------------------
+    def import_files(self, data_dir: Path) -> bool:
+        """Import once the feedback.jsonl and abstentions.jsonl of the version before the database; renamed *.imported after."""
+        present = [data_dir / name for name in LEGACY_FILES if (data_dir / name).is_file()]
+        if not present:
+            return False
+        source = str(data_dir.resolve())
+
+        def load(conn: sa.Connection) -> dict[str, Any]:
+            counts: dict[str, int] = {}
+            for path in present:
+                rows = [_legacy_row(raw, LEGACY_FILES[path.name]) for raw in _read_jsonl(path)]
+                for row in rows:
+                    conn.execute(sa.insert(feedback).values(**row))
+                counts[path.name] = len(rows)
+            return counts
+
+        done = import_once(self.db, "feedback-files", source, load)
+        record = imported(self.db, "feedback-files")
+        if record is None or record["source"] != source:
+            log.warning(
+                "%s holds feedback files of an older version, not imported (the database has those of %s)",
+                data_dir,
+                record and record["source"],
+            )
+            return False
+        if done:
+            log.warning("feedback files of %s imported into the database: %s", data_dir, record["detail"])
+        for path in present:
+            rename_imported(path)
+        return done
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            out.append(row)
+    return out
+
+
+def _legacy_row(raw: dict[str, Any], kind: str) -> dict[str, Any]:
+    try:
+        at = time.mktime(time.strptime(str(raw.get("when", "")), "%Y-%m-%d %H:%M:%S"))  # written in local time
+    except ValueError:
+        at = 0.0
+    liked = raw.get("liked")
+    question = str(raw.get("question") or "")
+    return {
+        "id": str(raw.get("id") or uuid.uuid4().hex),
+        "kind": kind,
+        "at": at,
+        "user_name": str(raw["user"]) if raw.get("user") else None,
+        "question": question[:MAX_QUESTION],
+        "standalone": str(raw.get("standalone") or question)[:MAX_QUESTION],
+        "answer": str(raw.get("answer") or "")[:MAX_ANSWER],
+        "passages": _passages(raw.get("passages")),
+        "citations": _citations(raw.get("citations")),
+        "reason": str(raw.get("reason") or ""),
+        "comment": str(raw.get("comment") or "")[:MAX_COMMENT],
+        "liked": liked if isinstance(liked, bool) else None,
+    }

@@ -234,8 +234,7 @@ def respond(
         yield _snapshot(history), "", None, gr.update(), conv
         return
     if gone:
-        names = ", ".join(html.escape(s) for s in gone)  # a toast renders HTML: a file name is shown as text
-        _warning(f"{names} n'est plus dans l'index : la recherche se limite aux autres documents choisis.")
+        _warning(f"{', '.join(gone)} n'est plus dans l'index : la recherche se limite aux autres documents choisis.")
     sources_msg: dict[str, Any] | None = None
     language, raw = "fr", ""
     final: Answer | None = None

@@ -191,7 +191,7 @@ def status_markdown(status: dict[str, Any]) -> str:
     ]
     lines += [f"- {plain_markdown(src)} — {plain_markdown(title)}" for src, title in status["sources"].items()]
     if status.get("user_problems"):
-        lines.append("\n**Comptes refusés** (fichier des utilisateurs)\n")
+        lines.append("\n**Comptes refusés** (python -m assistant list-users ; corrigez avec add-user ou set-role)\n")
         lines += [f"- {plain_markdown(p)}" for p in status["user_problems"]]
     if status.get("last_sync"):
         lines.append("\n**Dernier rapport**\n\n" + report_markdown(status["last_sync"]))

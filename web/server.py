@@ -37,6 +37,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from database import DatabaseError
 from web.errors import BadCredentials, LockedOut, LoginRefused
 from web.favicon import favicon_ico, favicon_png
 from web.service import WebService
@@ -45,6 +46,7 @@ from web.ui import CSS, THEME, build_app
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "coop_session"
+SESSION_CHECK_THREADS = 8
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 PUBLIC_PATHS = {"/login", "/login/", "/logout", "/logout/", "/favicon.ico", "/favicon.png", "/robots.txt"}
 # relative to the page's <base>: right under a reverse proxy's path prefix too
@@ -130,12 +132,19 @@ class SecurityMiddleware:
         self.app = app
         self.service = service
         self.root_path = root_path.rstrip("/")
+        self._limiter: anyio.CapacityLimiter | None = None  # our own threads: never waiting behind Gradio's
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        refusal = self.refuse(scope)
+        # the session is checked in the database (at most once a second per token): off the event loop
+        if self.service.login_required:
+            if self._limiter is None:
+                self._limiter = anyio.CapacityLimiter(SESSION_CHECK_THREADS)
+            refusal = await anyio.to_thread.run_sync(self.refuse, scope, limiter=self._limiter)
+        else:
+            refusal = self.refuse(scope)
         if refusal is not None:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
@@ -155,7 +164,7 @@ class SecurityMiddleware:
             if _host_name(_header(scope, b"host")) not in LOCAL_HOSTS:
                 return PlainTextResponse(
                     "Sans comptes configurés, l'assistant ne répond qu'aux adresses de cette machine (localhost). "
-                    "Configurez ASSISTANT_USERS_FILE pour l'ouvrir au réseau.",
+                    "Créez des comptes (python -m assistant add-user NOM --admin) pour l'ouvrir au réseau.",
                     status_code=403,
                 )
             return None
@@ -252,19 +261,29 @@ def add_routes(app: FastAPI, service: WebService, root_path: str) -> None:
         password = str(form.get("password", ""))[:1024]
         address = request.client.host if request.client else "?"
         try:
-            service.throttle.check(name, address)
-            # Argon2 is slow on purpose: checked in a worker thread, never on the event loop
+            # the lockout counts are in the database, and Argon2 is slow on purpose: both in a worker
+            # thread, never on the event loop
+            await anyio.to_thread.run_sync(service.throttle.check, name, address)
             user = await anyio.to_thread.run_sync(service.users.verify, name, password)
+        except DatabaseError as exc:  # nobody can be checked while the database is away: say so
+            log.error("login impossible: %s", exc)
+            if wants_html(request):
+                return login_page(str(exc), name, 503)
+            return JSONResponse({"detail": str(exc)}, status_code=503)
         except LoginRefused as exc:
             if isinstance(exc, BadCredentials):
-                service.throttle.failed(name, address)
+                await anyio.to_thread.run_sync(service.throttle.failed, name, address)
                 log.warning("failed login for %r from %s", name, address)
             status = 429 if isinstance(exc, LockedOut) else 401
             if wants_html(request):
                 return login_page(str(exc), name, status)
             return JSONResponse({"detail": str(exc)}, status_code=status)
-        service.throttle.succeeded(name)
-        token = service.sessions.open(user)
+        try:
+            await anyio.to_thread.run_sync(service.throttle.succeeded, name)
+            token = await anyio.to_thread.run_sync(service.sessions.open, user)
+        except DatabaseError as exc:
+            log.error("session not opened: %s", exc)
+            return login_page(str(exc), name, 503) if wants_html(request) else JSONResponse({"detail": str(exc)}, status_code=503)
         response: Response = (
             RedirectResponse(f"{root}/", status_code=303) if wants_html(request) else JSONResponse({"success": True})
         )

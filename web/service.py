@@ -6,7 +6,6 @@ object; it holds no Gradio and can be tested without a browser.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -16,16 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine
-
 from assistant.config import Settings
 from assistant.llm import make_backend
 from assistant.model_queue import Waiting
 from assistant.pipeline import Answer, Assistant, Retrieved
-from assistant.retrieval import Retriever
+from assistant.retrieval import EmptyIndexError, Retriever
 from index.embeddings import SentenceTransformerEmbedder
-from index.manifest import read_manifest
 from index.render import RenderedPage, RenderError, render_page
+from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer, SyncBusyError, SyncReport
 from web.conversations import BrowserBook, ConversationBook, ConversationStore, ConversationsUnavailable
@@ -34,7 +31,7 @@ from web.errors import AccessDenied, UploadError
 from web.evaluations import EvalSet, EvaluationRunner
 from web.feedback import FeedbackLog
 from web.uploads import save_upload
-from web.users import LoginThrottle, Sessions, UserStore
+from web.users import LoginThrottle, Sessions, SharedLoginThrottle, UserStore, import_users_file
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +42,6 @@ BROWSER_ONLY = (
     "Sans connexion, les conversations sont gardées dans votre navigateur, pas sur le serveur : "
     "ouvrez-les depuis le panneau « Conversations » de la page."
 )
-DATABASE_FILE = "web.sqlite3"
 EXAMPLE_TEMPLATES = (
     "Que retenir du document « {title} » ?",
     "Quelles dates et quels chiffres donne « {title} » ?",
@@ -53,12 +49,6 @@ EXAMPLE_TEMPLATES = (
     "Quels sont les objectifs présentés dans « {title} » ?",
 )
 EXAMPLE_CHARS = 140  # one line or two under the chat
-
-
-def database_engine(data_dir: Path) -> Engine:
-    """The web layer's database: a SQLite file in the data folder (conversations)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return create_engine(f"sqlite:///{(data_dir / DATABASE_FILE).resolve()}")
 
 
 class WebService:
@@ -70,28 +60,35 @@ class WebService:
         assistant: Assistant | None = None,
         indexer: Indexer | None = None,
         users: UserStore | None = None,
-        engine: Engine | None = None,
     ) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         if assistant is None or indexer is None:
+            state = IndexState.from_settings(settings)
             store = Store.open(settings.data_dir, settings.chroma_url)
             embedder = SentenceTransformerEmbedder.from_settings(settings)
-            retriever = Retriever.from_settings(settings, store, embedder)
+            retriever = Retriever.from_settings(settings, state, store, embedder)
             backend, note = make_backend(settings)
             assistant = Assistant.from_settings(settings, retriever, backend, note)
-            indexer = Indexer.from_settings(settings, store, embedder)
+            indexer = Indexer.from_settings(settings, state, store, embedder)
         self.assistant = assistant
         self.indexer = indexer
-        self.users = users if users is not None else UserStore(settings.users_file)
+        self.state: IndexState = indexer.state
+        self.db = self.state.db  # one database for the index state and the app's records
+        self.feedback = FeedbackLog(self.db)
+        self.feedback.import_files(settings.data_dir)  # an older folder's JSONL files, once
+        if users is None:
+            if settings.users_file is not None:
+                import_users_file(self.db, settings.users_file)  # once; the file is no longer read after
+            users = UserStore(self.db, required=settings.users_file is not None)
+        self.users = users
         self.sessions = Sessions(self.users)
-        self.throttle = LoginThrottle()
-        self.feedback = FeedbackLog(settings.data_dir)
-        self.engine = engine if engine is not None else database_engine(settings.data_dir)
-        self.conversations = ConversationStore(self.engine)
+        self.throttle: LoginThrottle = SharedLoginThrottle(self.db)  # one count for every copy of the app
+        self.conversations = ConversationStore(self.db.engine)
         self.curated = CuratedSet(settings.data_dir)
         self.evaluations = EvaluationRunner(
             assistant,
+            self.state,
             settings.data_dir,
             [
                 EvalSet("curated", "Jeu curé (remontées des collègues)", self.curated.path),
@@ -102,6 +99,8 @@ class WebService:
         self._rebuild_lock = threading.Lock()
         self._cancels: dict[str, set[threading.Event]] = {}
         self._cancels_lock = threading.Lock()
+        self._refresher: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def warm_up(self) -> None:
         """Load the models (side by side) and the current index now, so that the first question is not the slow one.
@@ -122,7 +121,41 @@ class WebService:
             self.assistant.retriever.snapshot()
         except Exception:  # an empty index is reported when someone asks; starting must not fail
             log.warning("no index to preload yet")
+        self.start_refresher()
         threading.Thread(target=self._read_system_message, name="warm-up", daemon=True).start()
+
+    def start_refresher(self, every: float | None = None) -> None:
+        """Poll the index version in the background: a generation committed anywhere (another copy, the
+        command line) is loaded before the next question rather than during it."""
+        if self._refresher is not None:
+            return
+        interval = every if every is not None else self.settings.index_poll_seconds
+        self._stop.clear()
+        self._refresher = threading.Thread(target=self._refresh, args=(interval,), name="index-refresher", daemon=True)
+        self._refresher.start()
+
+    def _refresh(self, interval: float) -> None:
+        failing = False
+        while not self._stop.wait(interval):
+            try:
+                self.assistant.retriever.snapshot()
+            except EmptyIndexError:
+                pass
+            except Exception:  # the database or Chroma briefly away: the next poll tries again
+                if not failing:  # once per outage, not every poll
+                    log.warning("index refresh failed; trying again every %.0f s", interval, exc_info=True)
+                failing = True
+                continue
+            if failing:
+                log.warning("index refresh works again")
+                failing = False
+
+    def close(self) -> None:
+        """Stop the background refresher (tests, shutdown)."""
+        self._stop.set()
+        if self._refresher is not None:
+            self._refresher.join(timeout=10)
+            self._refresher = None
 
     def _read_system_message(self) -> None:
         try:
@@ -235,7 +268,7 @@ class WebService:
 
     def example_questions(self, limit: int = 4) -> list[str]:
         """Questions drawn from the titles of the indexed documents (the largest first), one template each."""
-        manifest = read_manifest(self.settings.data_dir)
+        manifest = self.state.manifest()
         if manifest is None:
             return []
         seen: set[str] = set()
@@ -269,7 +302,7 @@ class WebService:
 
     def document_path(self, source: str) -> Path | None:
         """The file of an indexed source; None for anything else (not indexed, outside the folder, missing)."""
-        manifest = read_manifest(self.settings.data_dir)
+        manifest = self.state.manifest()
         if manifest is None or source not in manifest.documents:
             return None
         docs = self.settings.docs_dir.resolve()
@@ -302,12 +335,8 @@ class WebService:
         return report
 
     def status(self) -> dict[str, Any]:
-        manifest = read_manifest(self.settings.data_dir)
-        last_path = self.settings.data_dir / "last-sync.json"
-        try:
-            last = json.loads(last_path.read_text(encoding="utf-8")) if last_path.exists() else None
-        except (OSError, json.JSONDecodeError):
-            last = None
+        manifest = self.state.manifest()
+        last = self.state.last_report()
         return {
             "documents": len(manifest.documents) if manifest else 0,
             "chunks": manifest.chunks_total if manifest else 0,
@@ -319,4 +348,5 @@ class WebService:
         }
 
     def sources(self) -> list[str]:
-        return list(self.status()["sources"])
+        manifest = self.state.manifest()
+        return sorted(manifest.documents) if manifest else []

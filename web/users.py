@@ -1,9 +1,12 @@
 """Users, passwords, login throttling and sessions.
 
 Passwords are hashed with Argon2id (argon2-cffi: a random salt per hash, slow by
-design); the users file is written 0600 and re-read when it changes, so adding,
-revoking or demoting someone needs no restart, and their open sessions end at
-once. Roles are strict booleans: ``"admin": "false"`` is an error, not an admin.
+design). Accounts and sessions live in the database, shared by every copy of the
+app and read again at most once a second, so adding, revoking or demoting someone
+needs no restart, and their open sessions end at once (on every copy). Roles are
+strict booleans (a boolean column; an imported ``"admin": "false"`` is refused, not an
+admin). The users file of earlier versions is imported once (``import_users_file``).
+Lockout counters are in the database too (``SharedLoginThrottle``): one count for every copy.
 """
 
 from __future__ import annotations
@@ -12,10 +15,8 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import secrets
 import stat
-import tempfile
 import threading
 import time
 from collections import deque
@@ -24,10 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 
+from database import Database, DatabaseError
+from database.imports import import_once, imported
+from database.schema import login_failures, login_sessions, users
 from web.errors import BadCredentials, LegacyPassword, LockedOut, UsersFileError
 
 log = logging.getLogger(__name__)
@@ -38,8 +43,8 @@ _DUMMY_HASH = HASHER.hash(secrets.token_hex(16))
 MIN_PASSWORD_CHARS = 8
 
 
-def reset_command(name: str, users_file: Path | str = "users.json") -> str:
-    return f"python -m assistant add-user {name} --file {users_file}"
+def reset_command(name: str, users_file: Path | str | None = None) -> str:
+    return f"python -m assistant add-user {name}"
 
 
 class _Entry(BaseModel):
@@ -104,7 +109,8 @@ def read_users_file(path: Path) -> UsersFile:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise UsersFileError(
-            f"Fichier d'utilisateurs introuvable : {path}. Créez-le avec « {reset_command('NOM', path)} »."
+            f"Fichier d'utilisateurs introuvable : {path}. Les comptes sont maintenant dans la base de données : "
+            f"retirez ASSISTANT_USERS_FILE et créez-les avec « {reset_command('NOM')} »."
         ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise UsersFileError(f"Fichier d'utilisateurs illisible ({path}) : {exc}.") from exc
@@ -116,81 +122,147 @@ def read_users_file(path: Path) -> UsersFile:
     return parse_users(raw, path)
 
 
-def write_user(path: Path, name: str, password: str, admin: bool) -> None:
-    """Add or update one user; the file is replaced atomically and readable by its owner only (0600)."""
+def check_new_user(name: str, password: str) -> str:
     name = name.strip()
     if not name or any(c.isspace() for c in name) or len(name) > 64:
         raise UsersFileError("Nom d'utilisateur refusé : sans espaces, 64 caractères au plus.")
     if len(password) < MIN_PASSWORD_CHARS:
         raise UsersFileError(f"Mot de passe trop court ({MIN_PASSWORD_CHARS} caractères au moins).")
-    raw: dict[str, Any] = {}
-    if path.exists():
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise UsersFileError(f"Fichier d'utilisateurs illisible ({path}) : {exc.msg} ligne {exc.lineno}.") from exc
-        if not isinstance(raw, dict):
-            raise UsersFileError(f"Fichier d'utilisateurs {path} : un objet JSON est attendu.")
-    raw[name] = {"password": HASHER.hash(password), "admin": bool(admin)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".users-", dir=path.parent)  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(raw, fh, indent=1, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return name
+
+
+def write_user(db: Database, name: str, password: str, admin: bool) -> None:
+    """Add a user or reset their password (only its Argon2id hash is kept); their open sessions end."""
+    name = check_new_user(name, password)
+    values = {"password_hash": HASHER.hash(password), "admin": bool(admin), "legacy_sha256": None, "problem": None}
+    with db.write() as conn:
+        conn.execute(sa.delete(login_sessions).where(login_sessions.c.user_name == name))
+        updated = conn.execute(sa.update(users).where(users.c.name == name).values(updated_at=time.time(), **values)).rowcount
+        if not updated:
+            conn.execute(sa.insert(users).values(name=name, updated_at=time.time(), **values))
+
+
+def set_admin(db: Database, name: str, admin: bool) -> bool:
+    """Make someone an admin or staff (and accept an account refused for its role); False when unknown."""
+    with db.write() as conn:
+        row = conn.execute(sa.select(users.c.password_hash, users.c.legacy_sha256).where(users.c.name == name)).first()
+        if row is None:
+            return False
+        values: dict[str, Any] = {"admin": bool(admin), "updated_at": time.time()}
+        if row.password_hash and row.password_hash.startswith("$argon2id$") and not row.legacy_sha256:
+            values["problem"] = None  # the role was what was wrong
+        conn.execute(sa.update(users).where(users.c.name == name).values(**values))
+    return True
+
+
+def remove_user(db: Database, name: str) -> bool:
+    """Remove an account (its sessions end); False when unknown."""
+    with db.write() as conn:
+        conn.execute(sa.delete(login_sessions).where(login_sessions.c.user_name == name))
+        return bool(conn.execute(sa.delete(users).where(users.c.name == name)).rowcount)
+
+
+def list_users(db: Database) -> list[dict[str, Any]]:
+    """Every account: name, admin, whether it can log in, and why not."""
+    with db.read() as conn:
+        rows = conn.execute(sa.select(users).order_by(users.c.name)).all()
+    return [
+        {"name": r.name, "admin": bool(r.admin), "active": bool(r.password_hash) and not r.problem, "problem": r.problem}
+        for r in rows
+    ]
+
+
+def import_users_file(db: Database, path: Path) -> bool:
+    """Import the users file of the version before the database, once; True when this call imported it.
+
+    Valid accounts keep their Argon2id hash and role; refused ones (old SHA-256 format, a role
+    that is not true or false) are kept refused, with the sentence that says what to do. The
+    file is left untouched: it is no longer read.
+    """
+    source = str(path.resolve())
+    if imported(db, "users-file") is not None:
+        return False
+    parsed = read_users_file(path)  # a missing or broken file is an error at start, as before
+
+    def load(conn: sa.Connection) -> dict[str, Any]:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        now = time.time()
+        kept = 0
+        for name, entry in raw.items():
+            name = str(name)[:64]
+            if conn.execute(sa.select(users.c.name).where(users.c.name == name)).first() is not None:
+                continue  # an account already in the database wins
+            user = parsed.users.get(name)
+            password = entry.get("password") if isinstance(entry, dict) else None
+            admin = entry.get("admin") if isinstance(entry, dict) else None
+            conn.execute(
+                sa.insert(users).values(
+                    name=name,
+                    password_hash=user.password_hash if user else (password if isinstance(password, str) else None),
+                    admin=user.admin if user else admin is True,
+                    legacy_sha256=parsed.legacy.get(name),
+                    problem=None if user else parsed.problems.get(name, "compte refusé"),
+                    updated_at=now,
+                )
+            )
+            kept += 1
+        return {"accounts": kept, "refused": sorted(parsed.problems)}
+
+    done = import_once(db, "users-file", source, load)
+    if done:
+        log.warning("users file %s imported into the database; it is no longer read", path)
+    return done
 
 
 class UserStore:
-    """The users of the web chat, re-read from their file when it changes (checked at most once a second)."""
+    """The users of the web chat, read from the database again at most once a second (revoking needs no restart)."""
 
-    def __init__(self, path: Path | None, check_every: float = 1.0) -> None:
-        self.path = path
+    def __init__(self, db: Database, required: bool = False, check_every: float = 1.0) -> None:
+        self.db = db
         self.check_every = check_every
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int, int] | None = None
-        self._checked = 0.0
-        self._file = UsersFile({}, {}, {})
-        if path is not None:
-            self._file = read_users_file(path)  # at start a broken file is an error: say it and stop
-            self._stamp = self._stat()
-            self._checked = time.monotonic()
+        self._file = self._read()
+        self._checked = time.monotonic()
+        self._failing = False
+        # Login is required when accounts exist at start (or a users file is configured); it stays
+        # required: removing every account then lets nobody in, it never opens the app.
+        self._required = required or bool(self._file.users or self._file.problems)
 
     @property
     def login_required(self) -> bool:
-        """A users file is configured (even if it is empty or broken now: then nobody gets in)."""
-        return self.path is not None
+        return self._required
 
-    def _stat(self) -> tuple[int, int, int] | None:
-        assert self.path is not None
-        try:
-            st = self.path.stat()
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
+    def _read(self) -> UsersFile:
+        with self.db.read() as conn:
+            rows = conn.execute(sa.select(users)).all()
+        valid: dict[str, User] = {}
+        problems: dict[str, str] = {}
+        legacy: dict[str, str] = {}
+        for r in rows:
+            if r.legacy_sha256:
+                legacy[r.name] = r.legacy_sha256
+            if r.problem or not r.password_hash:
+                problems[r.name] = (
+                    r.problem or f"« {r.name} » n'a pas de mot de passe : définissez-le avec « {reset_command(r.name)} »."
+                )
+                continue
+            valid[r.name] = User(r.name, r.password_hash, bool(r.admin))
+        return UsersFile(valid, problems, legacy)
 
     def current(self) -> UsersFile:
-        if self.path is None:
-            return self._file
         with self._lock:
             now = time.monotonic()
             if now - self._checked >= self.check_every:
                 self._checked = now
-                stamp = self._stat()
-                if stamp != self._stamp:
-                    self._stamp = stamp
-                    try:
-                        self._file = read_users_file(self.path)
-                        log.info("users file re-read: %d users", len(self._file.users))
-                    except UsersFileError:
-                        # fail closed: a broken file lets nobody in (and revokes everyone) until fixed
-                        log.exception("users file unreadable; nobody can log in until it is fixed")
-                        self._file = UsersFile({}, {}, {})
+                try:
+                    self._file = self._read()
+                    self._failing = False
+                except DatabaseError:
+                    # fail closed: nobody gets in while the database cannot say who may
+                    if not self._failing:  # once per outage
+                        log.exception("users not readable from the database; nobody can log in until it answers")
+                    self._failing = True
+                    self._file = UsersFile({}, {}, {})
             return self._file
 
     def get(self, name: str | None) -> User | None:
@@ -219,7 +291,10 @@ class UserStore:
 
 
 class LoginThrottle:
-    """Refuse logins for a while after repeated failures, per user name and per address."""
+    """Refuse logins for a while after repeated failures, per user name and per address (in this process).
+
+    ``SharedLoginThrottle`` keeps the same counts in the database, for every copy of the app.
+    """
 
     def __init__(
         self,
@@ -245,6 +320,10 @@ class LoginThrottle:
         now = self.clock()
         with self._lock:
             wait = max((self._locked_until.get(k, 0.0) - now for k in self._keys(name, address)), default=0.0)
+        self._refuse_if_locked(wait)
+
+    @staticmethod
+    def _refuse_if_locked(wait: float) -> None:
         if wait > 0:
             minutes = max(1, round(wait / 60))
             raise LockedOut(
@@ -270,43 +349,169 @@ class LoginThrottle:
             self._failures.pop(("user", name.casefold()), None)
 
 
-@dataclass(frozen=True)
-class Session:
-    user: str
-    password_hash: str  # a new password (or a removed user) ends the session
-    created: float
+class SharedLoginThrottle(LoginThrottle):
+    """The lockout counted in the database: behind a load balancer, a name locked on one copy is locked on all."""
+
+    def __init__(
+        self,
+        db: Database,
+        per_user: int = 5,
+        per_address: int = 20,
+        window: float = 900.0,
+        lockout: float = 900.0,
+        clock: Callable[[], float] = time.time,  # wall clock: the copies compare their times
+    ) -> None:
+        super().__init__(per_user, per_address, window, lockout, clock)
+        self.db = db
+
+    @staticmethod
+    def _key(key: tuple[str, str]) -> str:
+        return f"{key[0]}:{key[1]}"[:200]
+
+    def check(self, name: str, address: str) -> None:
+        keys = [self._key(k) for k in self._keys(name, address)]
+        with self.db.read() as conn:
+            until = conn.execute(
+                sa.select(sa.func.max(login_failures.c.locked_until)).where(login_failures.c.key.in_(keys))
+            ).scalar()
+        self._refuse_if_locked((until or 0.0) - self.clock())
+
+    def failed(self, name: str, address: str) -> None:
+        now = self.clock()
+        for attempt in range(3):  # two copies counting the first failure of a key at once: one insert wins
+            try:
+                with self.db.write() as conn:
+                    for key in self._keys(name, address):
+                        self._count(conn, key, now)
+                    conn.execute(
+                        sa.delete(login_failures).where(
+                            login_failures.c.last_failure < now - self.window, login_failures.c.locked_until < now
+                        )
+                    )
+                return
+            except sa.exc.IntegrityError:
+                if attempt == 2:
+                    raise
+            except DatabaseError:  # nobody can log in meanwhile anyway (the accounts are not readable)
+                log.exception("failed login not counted: the database does not answer")
+                return
+
+    def _count(self, conn: sa.Connection, key: tuple[str, str], now: float) -> None:
+        name = self._key(key)
+        row = conn.execute(
+            sa.select(login_failures.c.failures, login_failures.c.locked_until)
+            .where(login_failures.c.key == name)
+            .with_for_update()
+        ).first()
+        times = [t for t in (row.failures if row else []) if t >= now - self.window] + [now]
+        locked_until = row.locked_until if row else 0.0
+        if len(times) >= self.limits[key[0]]:
+            locked_until, times = now + self.lockout, []
+            log.warning("login locked for %s %s after repeated failures (every copy)", key[0], key[1])
+        values = {"failures": times, "locked_until": locked_until, "last_failure": now}
+        if row is None:
+            conn.execute(sa.insert(login_failures).values(key=name, **values))
+        else:
+            conn.execute(sa.update(login_failures).where(login_failures.c.key == name).values(**values))
+
+    def succeeded(self, name: str) -> None:
+        key = self._key(("user", name.casefold()))
+        try:
+            with self.db.write() as conn:
+                conn.execute(sa.update(login_failures).where(login_failures.c.key == key).values(failures=[]))
+        except DatabaseError:
+            log.exception("failed logins of %s not reset: the database does not answer", name)
+
+
+def _stamp(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Sessions:
-    """Login sessions: random tokens in an HttpOnly cookie, valid while the user exists with the same password."""
+    """Login sessions in the database (any copy of the app knows them): random tokens in an HttpOnly cookie.
 
-    def __init__(self, users: UserStore, max_age: float = 12 * 3600, clock: Callable[[], float] = time.time) -> None:
+    A session is valid while its user exists with the same password and for ``max_age``; only a
+    hash of the token is stored. Each copy remembers what it read for ``check_every`` seconds.
+    """
+
+    def __init__(
+        self, users: UserStore, max_age: float = 12 * 3600, clock: Callable[[], float] = time.time, check_every: float = 1.0
+    ) -> None:
         self.users = users
+        self.db = users.db
         self.max_age = max_age
         self.clock = clock
-        self._sessions: dict[str, Session] = {}
+        self.check_every = check_every
+        self._seen: dict[str, tuple[float, str, str, float]] = {}  # token hash -> (read at, user, stamp, created)
         self._lock = threading.Lock()
 
     def open(self, user: User) -> str:
         token = secrets.token_urlsafe(32)
-        with self._lock:
-            self._sessions[token] = Session(user.name, user.password_hash, self.clock())
+        now = self.clock()
+        with self.db.write() as conn:
+            conn.execute(sa.delete(login_sessions).where(login_sessions.c.expires_at < now))
+            conn.execute(
+                sa.insert(login_sessions).values(
+                    token_hash=_token_hash(token),
+                    user_name=user.name,
+                    password_stamp=_stamp(user.password_hash),
+                    created_at=now,
+                    expires_at=now + self.max_age,
+                )
+            )
         return token
 
-    def user(self, token: str | None) -> User | None:
-        """The user of this session token, or None (unknown, expired, revoked, password changed)."""
-        if not token:
+    def _lookup(self, key: str) -> tuple[str, str, float] | None:
+        now = time.monotonic()
+        with self._lock:
+            seen = self._seen.get(key)
+        if seen is not None and now - seen[0] < self.check_every:
+            return seen[1], seen[2], seen[3]
+        try:
+            with self.db.read() as conn:
+                row = conn.execute(
+                    sa.select(login_sessions.c.user_name, login_sessions.c.password_stamp, login_sessions.c.created_at).where(
+                        login_sessions.c.token_hash == key
+                    )
+                ).first()
+        except DatabaseError as exc:
+            log.error("sessions not readable from the database, treated as logged out: %s", exc)
             return None
         with self._lock:
-            session = self._sessions.get(token)
-        if session is None:
+            if row is None:
+                self._seen.pop(key, None)
+                return None
+            if len(self._seen) > 10_000:
+                self._seen.clear()
+            self._seen[key] = (now, row.user_name, row.password_stamp, row.created_at)
+        return row.user_name, row.password_stamp, row.created_at
+
+    def user(self, token: str | None) -> User | None:
+        """The user of this session token, or None (unknown, expired, revoked, password changed, logged out elsewhere)."""
+        if not token:
             return None
-        user = self.users.get(session.user)
-        if user is None or user.password_hash != session.password_hash or self.clock() - session.created > self.max_age:
+        found = self._lookup(_token_hash(token))
+        if found is None:
+            return None
+        name, stamp, created = found
+        user = self.users.get(name)
+        if user is None or _stamp(user.password_hash) != stamp or self.clock() - created > self.max_age:
             self.close(token)
             return None
         return user
 
     def close(self, token: str | None) -> None:
+        if not token:
+            return
+        key = _token_hash(token)
         with self._lock:
-            self._sessions.pop(token or "", None)
+            self._seen.pop(key, None)
+        try:
+            with self.db.write() as conn:
+                conn.execute(sa.delete(login_sessions).where(login_sessions.c.token_hash == key))
+        except DatabaseError:
+            log.exception("session not removed from the database")

@@ -15,6 +15,7 @@ import pytest
 from assistant.config import Settings
 from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
+from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer
 from tests.conftest import ARTIFACTS, DOCUMENTS, free_port
@@ -49,17 +50,16 @@ def start_app(
         (docs / name).write_text(text, encoding="utf-8")
     if prepare is not None:
         prepare(docs)
-    users_file = None
+    state = IndexState.open(data)
     if users:
-        users_file = tmp / "users.json"
         for name, (password, admin) in USERS.items():
-            write_user(users_file, name, password, admin)
-    settings = Settings(docs_dir=docs, data_dir=data, users_file=users_file, max_upload_mb=1, root_path=root_path)
+            write_user(state.db, name, password, admin)
+    settings = Settings(docs_dir=docs, data_dir=data, max_upload_mb=1, root_path=root_path)
     store = Store.open(data)
-    indexer = Indexer(docs, data, store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+    indexer = Indexer(docs, state, store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
     report = indexer.sync()
     assert not report.failed, report.failed
-    retriever = Retriever.from_settings(settings, store, embedder)
+    retriever = Retriever.from_settings(settings, state, store, embedder)
     assistant = Assistant(retriever, llm, "Réponses du modèle de test", top_k=top_k, abstain_below=settings.abstain_below)
     service = WebService(settings, assistant, indexer)
     server = start_in_thread(create_app(service), "127.0.0.1", free_port())

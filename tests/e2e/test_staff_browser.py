@@ -129,7 +129,7 @@ def test_without_login_conversations_stay_in_this_browser(local_app: RunningApp,
     page.wait_for_timeout(500)
     assert page.evaluate("() => window.pwned") is None and page.locator("img[src*='evil']").count() == 0
     assert session.outside == [], "a question's title is shown as text, and fetches nothing"
-    with local_app.service.engine.connect() as db:
+    with local_app.service.db.engine.connect() as db:
         assert db.execute(select(func.count()).select_from(conversations_table)).scalar_one() == 0, "nothing on the server"
     stored = page.evaluate("() => Object.keys(localStorage)")
     assert "coop-assistant-conversations" in stored

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from index.manifest import read_manifest
+from database import Database, resolve_url
+from index.state import IndexState, Journal
 from tests.conftest import ROOT, SHARED_EVAL
 
 PY = sys.executable
@@ -151,14 +152,31 @@ def test_eval_threshold_missed_exits_1(indexed: tuple[Path, Path], tmp_path: Pat
     assert "| hit@5 |" in result.stdout
 
 
-def test_sync_killed_midway_keeps_the_previous_index_and_next_sync_repairs(indexed: tuple[Path, Path], tmp_path: Path) -> None:
-    """SIGKILL a sync while it embeds: readers still get the old state; the next sync finishes the job."""
+def copy_index(indexed: tuple[Path, Path], tmp_path: Path, database_url: str) -> tuple[Path, IndexState, dict[str, str]]:
+    """A copy of the indexed folder whose state lives in ``database_url``; the environment that points the CLI at it."""
     import shutil
 
-    docs, data_src = indexed
     data = tmp_path / "data"
-    shutil.copytree(data_src, data)
-    before = read_manifest(data)
+    shutil.copytree(indexed[1], data)
+    if database_url.startswith("sqlite"):  # the default: the SQLite file of the data folder
+        return data, IndexState(Database.open(resolve_url(None, data))), dict(os.environ)
+    state = IndexState(Database.open(database_url))
+    source = IndexState.open(indexed[1])  # the same index, its manifest in PostgreSQL (the Chroma copy is the same)
+    manifest = source.manifest()
+    assert manifest is not None
+    state.commit(manifest, Journal(manifest.collection, []))
+    state.clear_journal()
+    source.db.dispose()
+    return data, state, {**os.environ, "ASSISTANT_DATABASE_URL": database_url}
+
+
+def test_sync_killed_midway_keeps_the_previous_index_and_next_sync_repairs(
+    indexed: tuple[Path, Path], tmp_path: Path, database_url: str
+) -> None:
+    """SIGKILL a sync while it embeds: readers still get the old state; the next sync finishes the job."""
+    docs = indexed[0]
+    data, state, env = copy_index(indexed, tmp_path, database_url)
+    before = state.manifest()
     assert before is not None
     for i in range(8):  # enough new text that the sync is still embedding when killed
         (docs / f"nouveau-{i}.txt").write_text(
@@ -166,56 +184,75 @@ def test_sync_killed_midway_keeps_the_previous_index_and_next_sync_repairs(index
             + (f"Le partenariat numéro {i} forme des internes en chirurgie. " * 60),
             encoding="utf-8",
         )
-    proc = subprocess.Popen(
-        [PY, "-m", "index", "sync", "--docs", str(docs), "--data", str(data)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    journal = data / "sync-journal.json"
-    deadline = time.time() + 120
-    while not journal.exists() and time.time() < deadline:
-        time.sleep(0.05)
-    assert journal.exists(), "the sync never started writing"
-    time.sleep(1.0)  # in the middle of embedding
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    after_kill = read_manifest(data)
-    assert after_kill == before, "the manifest (what readers trust) is untouched"
-    # the index still answers from the previous state
-    result = run(
-        "assistant",
-        "ask",
-        "Combien de médecins vietnamiens ont été formés au CHU de Clermont-Ferrand depuis 1991 ?",
-        "--data",
-        str(data),
-        "--backend",
-        "extractive",
-        "--json",
-    )
-    assert result.returncode == 0, result.stderr
-    assert "72" in json.loads(result.stdout)["answer"]
-    # the next sync repairs: everything indexed, nothing stale left behind
-    result = run("index", "sync", "--docs", str(docs), "--data", str(data), "--json")
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
-    assert sorted(report["added"]) == [f"nouveau-{i}.txt" for i in range(8)]
-    from index.store import Store
+    try:
+        proc = subprocess.Popen(
+            [PY, "-m", "index", "sync", "--docs", str(docs), "--data", str(data)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
+        deadline = time.time() + 120
+        while state.journal() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert state.journal() is not None, "the sync never started writing"
+        time.sleep(1.0)  # in the middle of embedding
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert state.manifest() == before, "the manifest (what readers trust) is untouched"
+        assert state.generation() == before.generation
+        # the index still answers from the previous state
+        question = "Combien de médecins vietnamiens ont été formés au CHU de Clermont-Ferrand depuis 1991 ?"
+        result = run("assistant", "ask", question, "--data", str(data), "--backend", "extractive", "--json", env=env)
+        assert result.returncode == 0, result.stderr
+        assert "72" in json.loads(result.stdout)["answer"]
+        # the next sync repairs (the dead one's lock is free at once): everything indexed, nothing stale left behind
+        result = run("index", "sync", "--docs", str(docs), "--data", str(data), "--json", env=env)
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        assert sorted(report["added"]) == [f"nouveau-{i}.txt" for i in range(8)]
+        from index.store import Store
 
-    manifest = read_manifest(data)
-    store = Store.open(data)
-    assert store.doc_hashes(manifest.collection) == manifest.live_hashes  # type: ignore[union-attr]
-    assert store.count(manifest.collection) == manifest.chunks_total  # type: ignore[union-attr]
-    assert not journal.exists()
-    for i in range(8):
-        (docs / f"nouveau-{i}.txt").unlink()
+        manifest = state.manifest()
+        assert manifest is not None and manifest.generation == before.generation + 1
+        store = Store.open(data)
+        assert store.doc_hashes(manifest.collection) == manifest.live_hashes
+        assert store.count(manifest.collection) == manifest.chunks_total
+        assert state.journal() is None
+    finally:
+        for i in range(8):
+            (docs / f"nouveau-{i}.txt").unlink(missing_ok=True)
+        state.db.dispose()
 
 
-def test_two_syncs_at_once_the_second_refuses(indexed: tuple[Path, Path], tmp_path: Path) -> None:
-    from filelock import FileLock
+def test_two_syncs_at_once_the_second_refuses_or_waits(indexed: tuple[Path, Path], tmp_path: Path, database_url: str) -> None:
+    """The rebuild lock is the database's: held by this process, a sync in another process is refused, or waits."""
+    import threading
 
-    docs, data = indexed
-    with FileLock(str(data / ".sync.lock")):
-        result = run("index", "sync", "--docs", str(docs), "--data", str(data))
-    assert result.returncode == 2 and "déjà en cours" in result.stderr
+    docs = indexed[0]
+    data, state, env = copy_index(indexed, tmp_path, database_url)
+    try:
+        with state.rebuild_lock():
+            result = run("index", "sync", "--docs", str(docs), "--data", str(data), env=env)
+        assert result.returncode == 2 and "déjà en cours" in result.stderr and "--wait" in result.stderr
+
+        held = threading.Event()
+
+        def hold_a_while() -> None:
+            with state.rebuild_lock():
+                held.set()
+                time.sleep(3)
+
+        holder = threading.Thread(target=hold_a_while)
+        holder.start()
+        held.wait(10)
+        started = time.perf_counter()
+        result = run("index", "sync", "--docs", str(docs), "--data", str(data), "--wait", "60", "--json", env=env)
+        waited = time.perf_counter() - started
+        holder.join()
+        assert result.returncode == 0, result.stderr
+        assert len(json.loads(result.stdout)["unchanged"]) == 5
+        assert waited >= 2, "it waited for the other sync to end"
+    finally:
+        state.db.dispose()

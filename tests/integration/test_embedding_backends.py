@@ -15,6 +15,7 @@ from index.choice import read_choice
 from index.embeddings import SentenceTransformerEmbedder, backends_root, choice_path
 from index.models import KNOWN_MODELS, default_cache_dir, model_path
 from index.prepare import corpus_passages, prepare_choice
+from index.state import IndexState
 from index.store import Store, StoreError
 from index.sync import Indexer
 from tests.conftest import DOCUMENTS, ROOT
@@ -89,16 +90,17 @@ def test_changing_to_an_int8_backend_rebuilds_a_new_collection(
     name, cache, _ = prepared
     data = tmp_path / "data"
     store = Store.open(data)
-    first = Indexer(DOCUMENTS, data, store, SentenceTransformerEmbedder(name, cache, "float32", backend="torch")).sync()
+    state = IndexState.open(data)
+    first = Indexer(DOCUMENTS, state, store, SentenceTransformerEmbedder(name, cache, "float32", backend="torch")).sync()
     int8 = SentenceTransformerEmbedder(name, cache, backend="onnx-int8")
-    indexer = Indexer(DOCUMENTS, data, store, int8)
+    indexer = Indexer(DOCUMENTS, state, store, int8)
     second = indexer.sync()
     assert first.chunks_total == second.chunks_total and second.rebuilt
     assert second.chunks_embedded == second.chunks_total, "every chunk embedded again in the new vector space"
     assert "onnx-int8" in indexer.collection
     question = "Combien d'entreprises françaises la FHAC fédère-t-elle ?"
     torch_collection = Indexer(
-        DOCUMENTS, tmp_path / "x", store, SentenceTransformerEmbedder(name, cache, "float32", backend="torch")
+        DOCUMENTS, IndexState.open(tmp_path / "x"), store, SentenceTransformerEmbedder(name, cache, "float32", backend="torch")
     ).collection
     assert torch_collection != indexer.collection
     with pytest.raises(StoreError):  # the float32 collection was replaced once the new one was complete

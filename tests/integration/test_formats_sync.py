@@ -6,7 +6,7 @@ import pytest
 
 from assistant.retrieval import Retriever
 from index.isolation import ReadLimits
-from index.manifest import read_manifest
+from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer
 from tests.documents import (
@@ -52,15 +52,16 @@ def indexed(tmp_path_factory, real_embedder):  # type: ignore[no-untyped-def]
         (docs / name).write_bytes(data)
     data_dir = tmp_path_factory.mktemp("data")
     store = Store.open(data_dir)
-    indexer = Indexer(docs, data_dir, store, real_embedder, read_limits=ReadLimits(seconds=10))
-    return indexer.sync(), data_dir, store, real_embedder
+    state = IndexState.open(data_dir)
+    indexer = Indexer(docs, state, store, real_embedder, read_limits=ReadLimits(seconds=10))
+    return indexer.sync(), state, store, real_embedder
 
 
 def test_exactly_the_hostile_files_fail(indexed) -> None:  # type: ignore[no-untyped-def]
-    report, data_dir, _store, _embedder = indexed
+    report, state, _store, _embedder = indexed
     assert {f["source"] for f in report.failed} == {"bombe.docx", "bombe.odt", "boucle.pdf", "imbrique.html", "tronque.pptx"}
     assert sorted(report.added) == sorted(GOOD)
-    manifest = read_manifest(data_dir)
+    manifest = state.manifest()
     assert manifest is not None and set(manifest.documents) == set(GOOD)
     assert manifest.documents["programme.pptx"].pages == 3, "a deck counts its slides"
 
@@ -77,8 +78,8 @@ def test_exactly_the_hostile_files_fail(indexed) -> None:  # type: ignore[no-unt
     ],
 )
 def test_passages_are_found_with_the_location_a_person_cites(indexed, question: str, source: str, location: str) -> None:  # type: ignore[no-untyped-def]
-    _report, data_dir, store, embedder = indexed
-    retriever = Retriever(store, embedder, data_dir)
+    _report, state, store, embedder = indexed
+    retriever = Retriever(store, embedder, state)
     passages = retriever.retrieve(question, 5, sources=[source]).passages
     assert passages, f"nothing found in {source}"
     assert passages[0].location == location

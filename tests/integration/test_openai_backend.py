@@ -134,10 +134,10 @@ def test_streams_an_answer_piece_by_piece(server: Server) -> None:
 
 
 def test_pipeline_answers_from_the_sample_index_with_a_citation(server: Server, sample_index, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    data, store = sample_index
+    state, store = sample_index
     chosen, note = make_backend(settings(backend="openai", openai_base_url=server.url, openai_model=SERVED, openai_api_key=KEY))
     assert chosen.name == "openai" and chosen.label == f"Serveur de modèles · {SERVED}"
-    assistant = Assistant(Retriever(store, real_embedder, data, candidates=30, dense_weight=0.8), chosen, note, top_k=3)
+    assistant = Assistant(Retriever(store, real_embedder, state, candidates=30, dense_weight=0.8), chosen, note, top_k=3)
     answer = assistant.ask(
         "Combien de médecins et personnels de santé vietnamiens ont été formés au CHU de Clermont-Ferrand depuis 1991 ?"
     )

@@ -10,7 +10,7 @@ from assistant.evaluation.golden import first_support_rank, load_golden
 from assistant.pipeline import Assistant
 from assistant.prompts import fixed_start
 from assistant.retrieval import Retriever
-from index.manifest import read_manifest
+from index.state import IndexState
 from index.store import Store, StoreError
 from index.sync import Indexer
 from tests.conftest import DOCUMENTS, SHARED_EVAL, free_port
@@ -18,8 +18,8 @@ from tests.conftest import DOCUMENTS, SHARED_EVAL, free_port
 
 @pytest.fixture(scope="module")
 def retriever(sample_index, real_embedder) -> Retriever:  # type: ignore[no-untyped-def]
-    data, store = sample_index
-    return Retriever(store, real_embedder, data, candidates=30, dense_weight=0.8)
+    state, store = sample_index
+    return Retriever(store, real_embedder, state, candidates=30, dense_weight=0.8)
 
 
 def test_real_retrieval_finds_dev_evidence(retriever: Retriever) -> None:
@@ -35,12 +35,13 @@ def test_english_question_reaches_french_passages(retriever: Retriever) -> None:
 
 def test_server_mode_against_chroma_run(chroma_server: str, real_embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     store = Store.open(tmp_path, chroma_url=chroma_server)
-    report = Indexer(DOCUMENTS, tmp_path, store, real_embedder, collection_prefix="srv").sync()
-    assert not report.failed and report.chunks_total == store.count(read_manifest(tmp_path).collection)  # type: ignore[union-attr]
+    state = IndexState.open(tmp_path)
+    report = Indexer(DOCUMENTS, state, store, real_embedder, collection_prefix="srv").sync()
+    assert not report.failed and report.chunks_total == store.count(state.manifest().collection)  # type: ignore[union-attr]
     assert not (tmp_path / "chroma").exists(), "server mode keeps no embedded Chroma folder"
-    retriever = Retriever(store, real_embedder, tmp_path)
+    retriever = Retriever(store, real_embedder, state)
     assert "1993" in retriever.retrieve("Accord intergouvernemental Vietnam France signé en quelle année ?", 3).passages[0].text
-    again = Indexer(DOCUMENTS, tmp_path, store, real_embedder, collection_prefix="srv").sync()
+    again = Indexer(DOCUMENTS, state, store, real_embedder, collection_prefix="srv").sync()
     assert again.chunks_embedded == 0
 
 
@@ -76,8 +77,9 @@ def test_instructions_inside_a_document_do_not_change_behaviour(tmp_path: Path, 
         encoding="utf-8",
     )
     store = Store.open(tmp_path / "data")
-    Indexer(docs, tmp_path / "data", store, real_embedder).sync()
-    retriever = Retriever(store, real_embedder, tmp_path / "data")
+    state = IndexState.open(tmp_path / "data")
+    Indexer(docs, state, store, real_embedder).sync()
+    retriever = Retriever(store, real_embedder, state)
     answer = Assistant(retriever, small_llm, top_k=3).ask(
         "En quelle année l'accord de coopération médicale Vietnam–France a-t-il été signé ?"
     )

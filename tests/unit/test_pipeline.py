@@ -12,18 +12,19 @@ from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved, is_r
 from assistant.prompts import PromptError, load_prompts, parse_passages, passage_lines, quote_passage
 from assistant.retrieval import EmptyIndexError, Retriever, drop_near_duplicates, fuse
 from assistant.text import split_sentences, tokenize
+from index.state import IndexState
 from index.store import Store, StoredChunk
 from index.sync import Indexer
 from tests.fakes import HashEmbedder, ScriptedBackend
 
 
 @pytest.fixture()
-def retriever(docs: Path, tmp_path: Path) -> Retriever:
+def retriever(docs: Path, tmp_path: Path, sqlite_state: IndexState) -> Retriever:
     data = tmp_path / "data"
     embedder = HashEmbedder()
     store = Store.open(data)
-    Indexer(docs, data, store, embedder).sync()
-    return Retriever(store, embedder, data, candidates=20, dense_weight=0.5)
+    Indexer(docs, sqlite_state, store, embedder).sync()
+    return Retriever(store, embedder, sqlite_state, candidates=20, dense_weight=0.5)
 
 
 def make(retriever: Retriever, backend: ScriptedBackend, **kw) -> Assistant:  # type: ignore[no-untyped-def]
@@ -133,8 +134,8 @@ def test_questions_are_validated(retriever: Retriever) -> None:
         assistant.ask("x" * 51)
 
 
-def test_empty_index_says_how_to_build_it(tmp_path: Path) -> None:
-    retriever = Retriever(Store.open(tmp_path), HashEmbedder(), tmp_path)
+def test_empty_index_says_how_to_build_it(tmp_path: Path, sqlite_state: IndexState) -> None:
+    retriever = Retriever(Store.open(tmp_path), HashEmbedder(), sqlite_state)
     with pytest.raises(EmptyIndexError, match="python -m index sync"):
         make(retriever, ScriptedBackend([])).ask("Une question ?")
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from sqlalchemy import create_engine
 
 from assistant.pipeline import Answer
+from database import Database
 from tests.fakes import ScriptedBackend
 from tests.unit.test_web_handlers import HOSTILE, QUESTION, build_service, request
 from web import handlers as h
@@ -25,8 +25,10 @@ def turn(question: str, answer: str = "Réponse [1].") -> dict:
     return {"question": question, "answer": answer, "abstained": False, "language": "fr", "citations": [], "passages": []}
 
 
-def test_the_store_keeps_each_persons_conversations_apart(tmp_path: Path) -> None:
-    store = ConversationStore(create_engine(f"sqlite:///{tmp_path / 'c.sqlite3'}"))
+def test_the_store_keeps_each_persons_conversations_apart(database_url: str) -> None:
+    """On SQLite and PostgreSQL, in the tables the migrations build."""
+    first_db = Database.open(database_url)
+    store = ConversationStore(first_db.engine)
     first = store.add_turn("alice", None, turn("Quand l'accord Vietnam–France a-t-il été signé ?"))
     store.add_turn("alice", first, turn("Et par qui ?"))
     second = store.add_turn("alice", None, turn("Combien d'entreprises la FHAC fédère-t-elle ?"))
@@ -55,11 +57,14 @@ def test_the_store_keeps_each_persons_conversations_apart(tmp_path: Path) -> Non
     assert [c["id"] for c in store.list("alice")] == [second]
     with pytest.raises(ConversationNotFound):
         store.get("alice", first)
-    # a restart: a new engine on the same file finds everything
-    again = ConversationStore(create_engine(f"sqlite:///{tmp_path / 'c.sqlite3'}"))
+    # a restart: a new connection to the same database finds everything
+    first_db.dispose()
+    restarted = Database.open(database_url)
+    again = ConversationStore(restarted.engine)
     assert [c["id"] for c in again.list("alice")] == [second] and again.get("bob", theirs)["turns"][0][
         "question"
     ] == "Question de Bob"
+    restarted.dispose()
 
 
 def test_titles_come_from_the_first_question_cut_on_a_word() -> None:

@@ -77,14 +77,6 @@ def test_rows_keep_the_answer_and_passages_and_have_stable_ids(service: WebServi
     abstention = next(r for r in service.problems() if r["kind"] == "abstention")
     assert abstention["kind"] == "abstention" and set(abstention) == ROW_KEYS
     assert abstention["passages"] and abstention["answer"].startswith("Je ne trouve pas"), "the closest passages are kept"
-    # an old line (before ids) gets an id from its bytes: the same on every read
-    with service.feedback.abstentions_file.open("a", encoding="utf-8") as fh:
-        fh.write(
-            json.dumps({"when": "2020-01-01 10:00:00", "user": "x", "question": "ancienne", "reason": "weak-retrieval"}) + "\n"
-        )
-    old = next(r for r in service.problems(500) if r["question"] == "ancienne")
-    assert old["id"] == next(r for r in service.problems(500) if r["question"] == "ancienne")["id"]
-    assert set(old) == ROW_KEYS and old["passages"] == [] and service.feedback.get(old["id"]) == old
     assert service.feedback.get(down["id"]) == down and service.feedback.get("inconnu") is None
 
 

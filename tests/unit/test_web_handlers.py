@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import re
 import signal
@@ -21,6 +20,7 @@ from gradio.utils import get_type_hints
 from assistant.config import Settings
 from assistant.pipeline import Answer, Assistant
 from assistant.retrieval import Retriever
+from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer
 from tests.conftest import ROOT
@@ -28,7 +28,7 @@ from tests.fakes import HashEmbedder, ScriptedBackend
 from web import handlers as h
 from web.render import plain_markdown, problems_markdown, source_choices, status_markdown, viewer_html
 from web.service import WebService
-from web.users import UserStore, write_user
+from web.users import write_user
 
 QUESTION = "En quelle année l'Accord intergouvernemental de coopération médicale Vietnam–France a-t-il été signé ?"
 HOSTILE = (
@@ -42,17 +42,16 @@ def build_service(tmp_path: Path, docs: Path, backend: ScriptedBackend, users: b
     data = tmp_path / "data"
     embedder = HashEmbedder()
     store = Store.open(data)
-    indexer = Indexer(docs, data, store, embedder)
+    state = IndexState.open(data)
+    indexer = Indexer(docs, state, store, embedder)
     indexer.sync()
-    users_file = None
     if users:
-        users_file = tmp_path / "users.json"
-        write_user(users_file, "alice", "motdepasse-alice", admin=True)
-        write_user(users_file, "bob", "motdepasse-bob", admin=False)
-    settings = Settings(docs_dir=docs, data_dir=data, users_file=users_file, max_upload_mb=1, max_upload_files=3)
-    retriever = Retriever(store, embedder, data, candidates=20, dense_weight=0.5)
+        write_user(state.db, "alice", "motdepasse-alice", admin=True)
+        write_user(state.db, "bob", "motdepasse-bob", admin=False)
+    settings = Settings(docs_dir=docs, data_dir=data, max_upload_mb=1, max_upload_files=3)
+    retriever = Retriever(store, embedder, state, candidates=20, dense_weight=0.5)
     assistant = Assistant(retriever, backend, "test", abstain_below=0.05)
-    return WebService(settings, assistant, indexer, UserStore(users_file) if users_file else None)
+    return WebService(settings, assistant, indexer)
 
 
 def request(name: str | None, session: str = "s1") -> gr.Request:
@@ -276,8 +275,8 @@ def test_feedback_and_abstentions_are_kept_for_admins(service: WebService) -> No
         service, "<b>merci</b>", [{"role": "user", "content": "q"}, {"role": "assistant", "content": "r"}], None, request("bob")
     )
     rows = service.problems()
-    assert any(r["kind"] == "commentaire" and r["user"] == "bob" for r in rows)
-    assert json.loads(service.feedback.feedback_file.read_text().splitlines()[-1])["comment"] == "<b>merci</b>"
+    assert any(r["kind"] == "commentaire" and r["user"] == "bob" and r["comment"] == "<b>merci</b>" for r in rows)
+    assert any(r["kind"] == "abstention" and r["question"] == "Quelle est la capitale de l'Australie ?" for r in rows)
 
 
 def test_web_errors_belong_to_the_answering_tree() -> None:

@@ -99,24 +99,18 @@ def test_login_protects_data_and_admin_functions_through_the_api(web_app_login: 
         Client(url, auth=("bob", "mauvais"), verbose=False)
 
 
-def test_removing_someone_from_the_users_file_ends_their_session_at_once(web_app_login: RunningApp) -> None:
-    import json
-    import os
+def test_removing_someone_ends_their_session_at_once(web_app_login: RunningApp) -> None:
     import time
 
-    from web.users import write_user
+    from web.users import remove_user, write_user
 
-    users_file = web_app_login.service.settings.users_file
-    assert users_file is not None
-    write_user(users_file, "temporaire", "motdepasse-temp", admin=False)
-    time.sleep(1.1)  # the file is checked at most once a second
+    db = web_app_login.service.db
+    write_user(db, "temporaire", "motdepasse-temp", admin=False)
+    time.sleep(1.1)  # the accounts are read again at most once a second
     client = httpx.Client(base_url=web_app_login.url, timeout=30)
     assert client.post("login", data={"username": "temporaire", "password": "motdepasse-temp"}).status_code == 200
     assert client.get("config").status_code == 200
-    raw = json.loads(users_file.read_text())
-    del raw["temporaire"]
-    users_file.write_text(json.dumps(raw))
-    os.chmod(users_file, 0o600)
+    assert remove_user(db, "temporaire")  # as « python -m assistant remove-user temporaire » does
     time.sleep(1.1)
     assert client.get("config").status_code == 401, "revoked without a restart"
 
