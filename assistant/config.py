@@ -64,6 +64,13 @@ class Settings(IndexSettings):
     openai_api_key: SecretStr | None = Field(
         None, description="API key of that server, if it asks for one (secret: never logged nor shown)."
     )
+    model_parallel: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Answers a model server writes at once (vLLM, llama-server --parallel N: its N). The embedded "
+        "model always writes one at a time.",
+    )
     openai_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the OpenAI-compatible server.")
     ollama_url: str = Field("http://127.0.0.1:11434", description="Address of your Ollama server.")
     ollama_model: str = Field("qwen2.5:7b-instruct", description="Ollama model name (pull it first: ollama pull <name>).")

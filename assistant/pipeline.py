@@ -185,6 +185,8 @@ class Assistant:
                 settings.relevance_min_coverage, settings.relevance_min_similarity, settings.relevance_min_similarity_english
             ),
             context=ContextSelector(settings.context_chars),
+            # one llama.cpp instance in this process writes one answer at a time; a server may write several
+            model_queue=ModelQueue(1 if backend.name == "llamacpp" else settings.model_parallel),
         )
 
     # -- public ------------------------------------------------------------

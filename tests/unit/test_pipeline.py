@@ -321,3 +321,39 @@ def test_recorded_drafts_are_checked_again_by_this_version(retriever: Retriever,
     assert not follow.abstained and "préparation" in follow.citations[0].quote
     with pytest.raises(ReplayError, match="pas de brouillon"):
         replayer.ask("Une question jamais posée ?")
+
+
+def test_a_model_server_may_write_several_answers_at_once_the_embedded_model_one(retriever: Retriever) -> None:
+    """ASSISTANT_MODEL_PARALLEL opens that many slots in the model queue, except for the in-process llama.cpp."""
+    import threading
+    import time
+
+    from assistant.config import Settings
+
+    class ServerLike(ScriptedBackend):
+        name = "openai"
+
+    class Embedded(ScriptedBackend):
+        name = "llamacpp"
+
+    settings = Settings(model_parallel=2, abstain_below=0.0)  # type: ignore[call-arg]
+    assert Assistant.from_settings(settings, retriever, Embedded(["x"])).model_queue.slots == 1
+    inside, most, lock = [0], [0], threading.Lock()
+
+    def slow(_messages: object) -> str:
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.3)
+        with lock:
+            inside[0] -= 1
+        return "La FHAC fédère 135 entreprises [1]."
+
+    assistant = Assistant.from_settings(settings, retriever, ServerLike(fn=slow))
+    assert assistant.model_queue.slots == 2
+    askers = [threading.Thread(target=assistant.ask, args=("Combien d'entreprises la FHAC fédère-t-elle ?",)) for _ in range(2)]
+    for t in askers:
+        t.start()
+    for t in askers:
+        t.join(10)
+    assert most[0] == 2, "two answers were written at the same time"
