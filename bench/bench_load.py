@@ -1,6 +1,7 @@
 """Load benchmark: the running web app, 1, 2, 4 and 8 people asking different questions at once.
 
     flock /tmp/coop-heavy.lock python bench/bench_load.py [--users 1,2,4,8] [--rounds 1] [--model KEY] [--no-rebuild]
+        [--openai-url http://127.0.0.1:8080/v1 --openai-model NAME]   # a model server instead of the embedded model
 
 Starts the real app (uvicorn + Gradio, embedded llama.cpp model, EmbeddingGemma,
 embedded Chroma over an index of the sample corpus built for the run) on a free
@@ -33,7 +34,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from assistant.config import Settings
-from assistant.llm import LlamaCppBackend
+from assistant.llm import ChatBackend, LlamaCppBackend, OpenAICompatibleBackend
 from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
 from index.embeddings import SentenceTransformerEmbedder
@@ -158,6 +159,9 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="embedded GGUF model (default: the setting)")
     parser.add_argument("--no-rebuild", action="store_true", help="skip the run during an admin rebuild")
     parser.add_argument("--name", default="load")
+    parser.add_argument("--openai-url", default=None, help="answer through this OpenAI-compatible model server instead")
+    parser.add_argument("--openai-model", default=None, help="the model name that server lists")
+    parser.add_argument("--server-note", default="", help="how the model server was started (recorded with the figures)")
     args = parser.parse_args()
     levels = [int(x) for x in args.users.split(",") if x.strip()]
     settings = Settings()
@@ -175,13 +179,20 @@ def main() -> None:
         state = IndexState.open(data)
         indexer = Indexer.from_settings(run, state, store, embedder)
         indexer.sync()
-        backend = LlamaCppBackend(model, run.model_cache_dir, run.llm_context, run.llm_threads, run.temperature)
-        backend.load()
+        backend: ChatBackend
+        if args.openai_url:
+            backend = OpenAICompatibleBackend(args.openai_url, args.openai_model, None, temperature=run.temperature)
+            backend.check()
+            threads = None
+        else:
+            embedded = LlamaCppBackend(model, run.model_cache_dir, run.llm_context, run.llm_threads, run.temperature)
+            embedded.load()
+            backend, threads = embedded, embedded.threads
         assistant = Assistant.from_settings(run, Retriever.from_settings(run, state, store, embedder), backend, backend.label)
         service = WebService(run, assistant, indexer)
         service.warm_up()
         server = start_in_thread(create_app(service), "127.0.0.1", _free_port())
-        print(f"app on {server.url} ({backend.label}, {backend.threads} threads)", flush=True)
+        print(f"app on {server.url} ({backend.label}, {threads} threads)", flush=True)
         measured: list[dict[str, Any]] = []
         try:
             ask_once(server.url, questions[-1])  # warm caches once, not measured
@@ -221,8 +232,9 @@ def main() -> None:
         {
             "cpu": cpu,
             "backend": backend.label,
-            "llm_model": model,
-            "llm_threads": backend.threads,
+            "llm_model": args.openai_model if args.openai_url else model,
+            "llm_threads": threads,
+            "model_server": {"url": args.openai_url, "started_with": args.server_note} if args.openai_url else None,
             "embedding_model": run.embedding_model,
             "embedding_dtype": run.embedding_dtype,
             "top_k": run.top_k,
