@@ -26,6 +26,7 @@ from database.locks import LEASE_SECONDS, Held, hold
 from database.schema import index_manifests, sync_journal, sync_reports
 from index.config import IndexSettings
 from index.errors import LegacyDataError, SyncBusyError
+from index.jsonl import read_objects
 from index.manifest import Manifest
 
 log = logging.getLogger(__name__)
@@ -240,16 +241,7 @@ def _load_legacy(conn: sa.Connection, data_dir: Path) -> dict[str, Any]:
     if isinstance(journal, dict) and journal.get("collection"):
         IndexState._put_journal(conn, Journal(str(journal["collection"]), [str(h) for h in journal.get("hashes") or []]))
         detail["journal"] = len(journal.get("hashes") or [])
-    reports: list[dict[str, Any]] = []
-    history = data_dir / "sync-history.jsonl"
-    if history.is_file():
-        for line in history.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict):
-                reports.append(row)
+    reports = read_objects(data_dir / "sync-history.jsonl")
     if not reports:
         try:
             last = _read_json(data_dir / "last-sync.json")

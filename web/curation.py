@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from assistant.evaluation.golden import GoldenQuestion, answer_matches, supports
 from assistant.text import detect_language, normalize, split_sentences
+from index.jsonl import read_objects
 from web.errors import WebError
 
 CURATED_FILE = "curated-questions.jsonl"
@@ -88,17 +89,7 @@ class CuratedSet:
 
     def entries(self) -> list[dict[str, Any]]:
         """Every line as written (valid or not: the admin page lists them all)."""
-        if not self.path.exists():
-            return []
-        out = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict):
-                out.append(row)
-        return out
+        return read_objects(self.path)
 
     def by_feedback(self) -> dict[str, str]:
         """{feedback row id: curated question id}."""

@@ -7,7 +7,6 @@ used, the answer, its passages and citations, why it abstained.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -21,6 +20,7 @@ from assistant.pipeline import Answer
 from database import Database
 from database.imports import import_once, imported, rename_imported
 from database.schema import feedback
+from index.jsonl import read_objects
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class FeedbackLog:
         def load(conn: sa.Connection) -> dict[str, Any]:
             counts: dict[str, int] = {}
             for path in present:
-                rows = [_legacy_row(raw, LEGACY_FILES[path.name]) for raw in _read_jsonl(path)]
+                rows = [_legacy_row(raw, LEGACY_FILES[path.name]) for raw in read_objects(path)]
                 for row in rows:
                     conn.execute(sa.insert(feedback).values(**row))
                 counts[path.name] = len(rows)
@@ -193,18 +193,6 @@ class FeedbackLog:
         for path in present:
             rename_imported(path)
         return done
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    out = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict):
-            out.append(row)
-    return out
 
 
 def _legacy_row(raw: dict[str, Any], kind: str) -> dict[str, Any]:

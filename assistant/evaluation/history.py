@@ -19,6 +19,7 @@ from typing import Any
 
 from assistant.evaluation.evaluate import QuestionResult
 from assistant.evaluation.golden import answer_matches
+from index.jsonl import read_objects
 
 # figures compared between runs, and drawn: (key, French label, higher is better)
 FIGURES: list[tuple[str, str, bool]] = [
@@ -96,17 +97,7 @@ class History:
             fh.write(json.dumps(dict(row), ensure_ascii=False) + "\n")
 
     def rows(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        out = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict) and row.get("type") in ("run", "rebuild"):
-                out.append(row)
-        return out
+        return [row for row in read_objects(self.path) if row.get("type") in ("run", "rebuild")]
 
     def runs(self, set_name: str | None = None) -> list[dict[str, Any]]:
         return [r for r in self.rows() if r["type"] == "run" and (set_name is None or r.get("set") == set_name)]
