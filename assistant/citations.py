@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from assistant.retrieval import Passage
-from assistant.text import detect_language, fold, split_sentences, stopwords, text_cache, tokenize
+from assistant.text import detect_language, fold, holds, split_sentences, stopwords, text_cache, tokenize
 
 Similarity = Callable[[str, Sequence[str]], list[float]]  # sentence vs candidates -> cosine each
 
@@ -230,20 +230,16 @@ def _context_of(sentences: Sequence[str], i: int, reach: int = 2) -> set[str]:
     return words
 
 
-def _number_clauses(sentence: str) -> dict[str, set[str]]:
-    """For each number of a claim, the content words between the numbers before and after it.
+def _number_clauses(sentence: str, given: set[str] | frozenset[str] = frozenset()) -> dict[str, set[str]]:
+    """For each number of a claim, the content words between the claim's own numbers before and after it.
 
     "créé avec trois postes dans les années 1960, ce qui représente 18 postes actuellement"
     gives 18 the words "représente postes actuellement": each figure is checked with its own
-    clause, not with the other figure's.
+    clause, not with the other figure's. A number that the question supplied (``given``)
+    does not cut a clause: "créé dans les années 1960 avec 18 postes" ties 18 to "créé".
     """
-    from text_to_num import alpha2digit
-
-    try:
-        text = alpha2digit(sentence, "fr")
-    except (ValueError, RuntimeError):
-        text = sentence
-    spans = list(_NUMBER.finditer(text))
+    text = _as_digits(sentence)
+    spans = [m for m in _NUMBER.finditer(text) if not _digits(m.group()) <= given]
     clauses: dict[str, set[str]] = {}
     for k, match in enumerate(spans):
         start = spans[k - 1].end() if k > 0 else 0
@@ -254,17 +250,54 @@ def _number_clauses(sentence: str) -> dict[str, set[str]]:
     return clauses
 
 
+def _as_digits(text: str) -> str:
+    from text_to_num import alpha2digit
+
+    try:
+        return str(alpha2digit(text, "fr"))
+    except (ValueError, RuntimeError):
+        return text
+
+
+_YEAR = re.compile(r"(1[5-9]|20)\d\d")
+_NEXT_WORD = re.compile(r"[ \u00a0\u202f]*([^\W\d_][\w’'-]*)")
+
+
+def counted_words(sentence: str) -> dict[str, str]:
+    """For each figure of a claim, the word right after it, when it says what is counted ("18 clubs", "72 heures").
+
+    A year counts nothing ("en 2013, un accord"); a figure followed by a stop word or
+    punctuation has no counted word.
+    """
+    text = _as_digits(sentence)
+    out: dict[str, str] = {}
+    for match in _NUMBER.finditer(text):
+        numbers = _digits(match.group())
+        follow = _NEXT_WORD.match(text, match.end())
+        if follow is None or any(_YEAR.fullmatch(n) for n in numbers):
+            continue
+        word = tokenize(follow.group(1))
+        if len(word) == 1 and not word[0][0].isdigit():
+            for number in numbers:
+                out.setdefault(number, word[0])
+    return out
+
+
 def numbers_in_context(sentence: str, passage_text: str, context: str = "", similarity: Similarity | None = None) -> bool:
     """Each number the answer brings sits in a passage sentence about the same thing as its clause.
 
-    Catches a real figure attached to the wrong fact (18 advisers where the passage says 10).
+    Catches a real figure attached to the wrong fact (18 advisers where the passage says 10):
+    the passage sentence that holds the figure must hold what it counts ("18 clubs" is not
+    "18 CAS"), and about half of the claim's words around it.
     """
-    own = numbers_in(sentence) - numbers_in(context)
+    given = numbers_in(context)
+    own = numbers_in(sentence) - given
     if not own:
         return True
     parts = split_sentences(passage_text) or [passage_text]
     passage_words = set(tokenize(passage_text))
-    clauses = _number_clauses(sentence)
+    clauses = _number_clauses(sentence, given)
+    counted = counted_words(sentence)
     everything = {w for w in tokenize(sentence) if not w[0].isdigit()}
     cross_language = detect_language(sentence) != detect_language(passage_text)
     sims: list[float] | None = None
@@ -273,6 +306,10 @@ def numbers_in_context(sentence: str, passage_text: str, context: str = "", simi
         if not holders:
             continue  # the figure spans two sentences of the passage: nothing to compare
         in_passage = clauses.get(number, everything) & passage_words
+        if not cross_language:
+            unit = counted.get(number)
+            if unit and not any(holds(unit, parts[i]) for i in holders):
+                return False
         if not cross_language and in_passage:
             best = max(len(in_passage & _context_of(parts, i)) for i in holders) / len(in_passage)
             if best < NUMBER_CONTEXT:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from assistant.citations import holds_name, lowercase_words, numbers_in, proper_names
 from assistant.retrieval import Passage
-from assistant.text import detect_language, fold, text_cache, tokenize
+from assistant.text import detect_language, fold, holds, tokenize
 
 # Words that frame a question without saying what it is about.
 _FRAME = frozenset(
@@ -134,34 +134,6 @@ def question_entities(question: str) -> set[str]:
     """The names and numbers of the question: its subject and constraints (who, when, where)."""
     common = lowercase_words(question)
     return proper_names(question, common) | numbers_in(question)
-
-
-@text_cache
-def _vocabulary(text: str) -> tuple[frozenset[str], dict[str, list[str]]]:
-    words = frozenset(tokenize(fold(text)))
-    by_prefix: dict[str, list[str]] = {}
-    for w in words:
-        by_prefix.setdefault(w[:4], []).append(w)
-    return words, by_prefix
-
-
-def holds(term: str, text: str) -> bool:
-    """The text has the word, or one sharing its stem by prefix ("formés": "formé", "chinois": "Chine")."""
-    words, by_prefix = _vocabulary(text)
-    if term in words:
-        return True
-    if len(term) < 4:
-        return False
-    return any(_shared_prefix(term, w) >= max(4, min(len(term), len(w)) - 3) for w in by_prefix.get(term[:4], []))
-
-
-def _shared_prefix(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def _coverage(focus: Mapping[str, float], texts: Sequence[str]) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.citations import cite, facts_hold, numbers_in, proper_names, render, strip_markers
+from assistant.citations import cite, counted_words, facts_hold, numbers_in, proper_names, render, strip_markers
 from assistant.retrieval import Passage
 
 
@@ -240,3 +240,22 @@ def test_each_figure_is_checked_with_its_own_clause() -> None:
     assert cite(right, [cas], question=question)[0][0].supported
     wrong = "Le réseau des CAS a été créé à partir de 18 postes dans les années 1960, et compte 3 postes actuellement."
     assert not cite(wrong, [cas], question=question)[0][0].supported
+
+
+def test_a_figure_must_sit_with_what_it_counts() -> None:
+    slide = passage(1, "Relais locaux pour les acteurs privés\nLes clubs santé\n 18 CAS\n\n10 CSRM\n\n15 « Clubs » santé")
+    assert counted_words("Il y a 18 clubs santé, depuis 2013, pour 72 heures.") == {"18": "clubs", "72": "heures"}
+    assert not cite("Il y a 18 clubs santé [1].", [slide])[0][0].supported, "18 counts the CAS, not the clubs"
+    assert cite("Il y a 15 clubs santé [1].", [slide])[0][0].supported
+
+
+def test_a_figure_the_question_gave_does_not_cut_the_clause_of_another() -> None:
+    cas = passage(
+        1,
+        "Le réseau des conseillers pour les affaires sociales (CAS)\nCréé à partir de trois postes dans les années 1960, "
+        "comprend\n\nactuellement 18 postes de conseillers.\nRépartis sur 14 localisations.",
+    )
+    question = "Avec combien de postes le réseau des CAS a-t-il été créé dans les années 1960 ?"
+    wrong = "Le réseau des CAS a été créé dans les années 1960 par 18 postes."
+    assert not cite(wrong, [cas], question=question)[0][0].supported, "18 is today's count, not the count at creation"
+    assert cite("Le réseau des CAS a été créé dans les années 1960 avec trois postes.", [cas], question=question)[0][0].supported
