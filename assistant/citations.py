@@ -283,6 +283,14 @@ def counted_words(sentence: str) -> dict[str, str]:
     return out
 
 
+def _after(number: str, text: str, words: int = 3) -> str:
+    """The few words after each occurrence of the figure, across line breaks ("comprend 18\\npostes")."""
+    digits = _as_digits(text)
+    return " ".join(
+        " ".join(digits[m.end() : m.end() + 60].split()[:words]) for m in _NUMBER.finditer(digits) if number in _digits(m.group())
+    )
+
+
 def numbers_in_context(sentence: str, passage_text: str, context: str = "", similarity: Similarity | None = None) -> bool:
     """Each number the answer brings sits in a passage sentence about the same thing as its clause.
 
@@ -308,7 +316,7 @@ def numbers_in_context(sentence: str, passage_text: str, context: str = "", simi
         in_passage = clauses.get(number, everything) & passage_words
         if not cross_language:
             unit = counted.get(number)
-            if unit and not any(holds(unit, parts[i]) for i in holders):
+            if unit and not any(holds(unit, parts[i]) for i in holders) and not holds(unit, _after(number, passage_text)):
                 return False
         if not cross_language and in_passage:
             best = max(len(in_passage & _context_of(parts, i)) for i in holders) / len(in_passage)

@@ -259,3 +259,8 @@ def test_a_figure_the_question_gave_does_not_cut_the_clause_of_another() -> None
     wrong = "Le réseau des CAS a été créé dans les années 1960 par 18 postes."
     assert not cite(wrong, [cas], question=question)[0][0].supported, "18 is today's count, not the count at creation"
     assert cite("Le réseau des CAS a été créé dans les années 1960 avec trois postes.", [cas], question=question)[0][0].supported
+
+
+def test_what_a_figure_counts_may_sit_on_the_next_line_of_a_pdf() -> None:
+    pdf = passage(1, "Le réseau des conseillers pour les affaires sociales comprend actuellement 18\npostes de conseillers.")
+    assert cite("Le réseau des conseillers pour les affaires sociales comprend 18 postes [1].", [pdf])[0][0].supported
