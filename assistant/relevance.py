@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from assistant.citations import holds_name, lowercase_words, numbers_in, proper_names
+from assistant.citations import Similarity, holds_name, lowercase_words, numbers_in, proper_names, translated_name
 from assistant.retrieval import Passage
 from assistant.text import detect_language, fold, holds, tokenize
 
@@ -149,13 +149,23 @@ def _entity_in(entity: str, text: str, across_languages: bool) -> bool:
     return holds_name(entity, text, across_languages) or (len(entity) > 4 and holds(entity, text))
 
 
-def assess(question: str, cited: Sequence[Passage], corpus: Corpus) -> Relevance:
-    """Measure how well the cited passages (and their documents) address the question."""
+def assess(question: str, cited: Sequence[Passage], corpus: Corpus, similarity: Similarity | None = None) -> Relevance:
+    """Measure how well the cited passages (and their documents) address the question.
+
+    ``similarity`` (embeddings) lets an English name be the translation of a French one
+    of a cited passage or title ("Mekong Health programme": "programme Mékong Santé").
+    """
     focus = question_focus(question, corpus)
     passages = [f"{p.title}\n{p.text}" for p in cited]
     documents = [f"{p.title}\n{corpus.documents.get(p.source, p.text)}" for p in cited]
     cross = any(detect_language(question) != detect_language(p.text) for p in cited)
-    missing = tuple(sorted(e for e in question_entities(question) if not any(_entity_in(e, d, cross) for d in documents)))
+
+    def found(entity: str) -> bool:
+        if any(_entity_in(entity, d, cross) for d in documents):
+            return True
+        return cross and not entity[0].isdigit() and any(translated_name(entity, p, similarity) for p in passages)
+
+    missing = tuple(sorted(e for e in question_entities(question) if not found(e)))
     return Relevance(
         coverage=_coverage(focus, passages),
         document_coverage=_coverage(focus, documents),

@@ -81,14 +81,16 @@ def test_names_from_the_question_must_be_in_the_passage_or_its_document() -> Non
 
 def test_question_constraints_restated_on_an_unrelated_passage_do_not_stand() -> None:
     question = "Quel accord la France a-t-elle signé avec le Chili en 2017 ?"
+    # restating the question alone claims nothing (no answer); this sentence adds a word of its own
+    claim = "La France a signé un accord avec le Chili en 2017, en présence du Vietnam [1]."
     vietnam = passage(1, "La France a signé avec le Vietnam l’Accord intergouvernemental en 1993.", "vietnam.txt")
-    checked, citations = cite("La France a signé un accord avec le Chili en 2017 [1].", [vietnam], question=question)
+    checked, citations = cite(claim, [vietnam], question=question)
     assert not checked[0].supported and citations == []
     document = {"vietnam.txt": "Vietnam. " + vietnam.text}
-    checked, _ = cite("La France a signé un accord avec le Chili en 2017 [1].", [vietnam], question=question, documents=document)
+    checked, _ = cite(claim, [vietnam], question=question, documents=document)
     assert not checked[0].supported, "neither Chile nor 2017 is anywhere in the cited document"
     chile = {"vietnam.txt": "Un accord a été signé avec le Chili en 2017. " + vietnam.text}
-    checked, _ = cite("La France a signé un accord avec le Chili en 2017 [1].", [vietnam], question=question, documents=chile)
+    checked, _ = cite(claim, [vietnam], question=question, documents=chile)
     assert checked[0].supported, "the question's constraints are in the passage's document"
 
 
@@ -264,3 +266,18 @@ def test_a_figure_the_question_gave_does_not_cut_the_clause_of_another() -> None
 def test_what_a_figure_counts_may_sit_on_the_next_line_of_a_pdf() -> None:
     pdf = passage(1, "Le réseau des conseillers pour les affaires sociales comprend actuellement 18\npostes de conseillers.")
     assert cite("Le réseau des conseillers pour les affaires sociales comprend 18 postes [1].", [pdf])[0][0].supported
+    budget = passage(2, "Budget du jumelage\n\nBudget annuel : 210 000 €\n\nReliquat 2023 reporté : 18 000 €")
+    assert cite("Le budget annuel du jumelage est de 210 000 euros [2].", [budget])[0][0].supported, "€ counts euros"
+
+
+def test_restating_the_question_is_no_answer() -> None:
+    faq = passage(1, "Debian fournit plus de 59100 paquets et fonctionne sur 9 architectures.")
+    question = "Sur combien d'architectures Debian fonctionne-t-elle selon la FAQ ?"
+    checked, citations = cite("Sur combien d'architectures Debian fonctionne-t-elle selon la FAQ ? [1]", [faq], question=question)
+    assert not any(s.claims for s in checked) and citations == []
+    assert cite("Debian fonctionne sur 9 architectures [1].", [faq], question=question)[0][0].supported
+    assert cite(
+        "Oui, Debian fonctionne sur plusieurs architectures [1].",
+        [faq],
+        question="Debian fonctionne-t-elle sur plusieurs architectures ?",
+    )[0][0].claims
