@@ -40,7 +40,7 @@ from index.embeddings import SentenceTransformerEmbedder
 from index.store import Store
 
 COVERAGES = [0.0, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 1.01]
-SIMILARITIES = [0.0, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 1.01]
+SIMILARITIES = [0.0, 0.35, 0.4, 0.42, 0.44, 0.45, 0.46, 0.48, 0.5, 0.55, 0.6, 0.65, 0.7, 1.01]
 # The relevance check may add at most this share of false abstentions to those of the citation
 # checks (which refuse wrong drafts too), and must not cost a single correct answer.
 MAX_ADDED_FALSE_ABSTENTION = 0.05
