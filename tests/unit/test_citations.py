@@ -281,3 +281,18 @@ def test_restating_the_question_is_no_answer() -> None:
         [faq],
         question="Debian fonctionne-t-elle sur plusieurs architectures ?",
     )[0][0].claims
+
+
+def test_an_english_name_may_translate_the_passage_s_own() -> None:
+    from assistant.text import fold
+
+    translations = {"health": "sante", "nurses": "infirmieres"}
+
+    def translating(sentence: str, candidates):  # type: ignore[no-untyped-def]  # a word and its translation: 1
+        return [1.0 if fold(c) == translations.get(fold(sentence), fold(sentence)) else 0.3 for c in candidates]
+
+    mekong = "Rapport du programme Mékong Santé\nEn 2024, 46 infirmières ont suivi le module de soins critiques."
+    claim = "46 nurses completed the critical care module of the Mekong Health programme in 2024."
+    assert not facts_hold(claim, mekong.split("\n")[1], document=mekong), "Health is not spelled like Santé"
+    assert facts_hold(claim, mekong.split("\n")[1], document=mekong, similarity=translating)
+    assert not facts_hold(claim.replace("Mekong", "Andes"), mekong.split("\n")[1], document=mekong, similarity=translating)
