@@ -71,7 +71,6 @@ def replay(questions: Path, results: Path, data: Path) -> list[dict[str, Any]]:
     assistant.relevance_rule = _Always()
     tune = {q.id: q for q in split_golden(load_golden(questions), "tune")}
     rows = []
-    seconds.clear()
     for item in json.loads(results.read_text(encoding="utf-8"))["questions"]:
         q = tune.get(item["id"])
         if q is None:
@@ -168,6 +167,7 @@ def main() -> None:
         help="a golden set, the results.json of its eval --split tune run, and the index it ran on (repeatable)",
     )
     args = parser.parse_args()
+    seconds.clear()
     rows = [row for questions, results, data in args.set for row in replay(Path(questions), Path(results), Path(data))]
     off = RelevanceRule(0.0, 0.0, 0.0)
     baseline = evaluate([{**r, "relevance": r["relevance"] and {**r["relevance"], "missing": []}} for r in rows], off)
