@@ -323,6 +323,49 @@ def _after(number: str, text: str, words: int = 3) -> str:
     )
 
 
+_LINKS = frozenset(
+    [
+        "a",
+        "au",
+        "aux",
+        "de",
+        "des",
+        "du",
+        "en",
+        "et",
+        "la",
+        "le",
+        "les",
+        "ou",
+        "un",
+        "une",
+        "par",
+        "pour",
+        "sur",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "and",
+        "or",
+    ]
+)
+
+
+def _abbreviated(unit: str, number: str, text: str) -> bool:
+    """The passage writes the counted word short right after the figure: "72 h", "30 min", "60 car."."""
+    digits = _as_digits(_spelled(text))
+    for m in _NUMBER.finditer(digits):
+        if number in _digits(m.group()):
+            follow = _NEXT_WORD.match(digits, m.end())
+            short = fold(follow.group(1)).rstrip(".") if follow else ""
+            if short and len(short) <= 4 and short not in _LINKS and unit.startswith(short):
+                return True
+    return False
+
+
 def numbers_in_context(sentence: str, passage_text: str, context: str = "", similarity: Similarity | None = None) -> bool:
     """Each number the answer brings sits in a passage sentence about the same thing as its clause.
 
@@ -352,6 +395,7 @@ def numbers_in_context(sentence: str, passage_text: str, context: str = "", simi
                 unit
                 and not any(holds(unit, _spelled(parts[i])) for i in holders)
                 and not holds(unit, _after(number, passage_text))
+                and not _abbreviated(unit, number, passage_text)
             ):
                 return False
         if not cross_language and in_passage:

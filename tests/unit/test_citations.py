@@ -296,3 +296,12 @@ def test_an_english_name_may_translate_the_passage_s_own() -> None:
     assert not facts_hold(claim, mekong.split("\n")[1], document=mekong), "Health is not spelled like Santé"
     assert facts_hold(claim, mekong.split("\n")[1], document=mekong, similarity=translating)
     assert not facts_hold(claim.replace("Mekong", "Andes"), mekong.split("\n")[1], document=mekong, similarity=translating)
+
+
+def test_a_counted_word_may_be_written_short_in_the_passage() -> None:
+    note = passage(1, "Le service de téléexpertise rend un avis en 72 h pour 90 % des demandes, après 30 min de tri.")
+    assert cite("Le service de téléexpertise rend un avis en 72 heures pour 90 % des demandes [1].", [note])[0][0].supported
+    assert cite("Le tri des demandes de téléexpertise dure 30 minutes [1].", [note])[0][0].supported
+    assert not cite("Le service de téléexpertise rend un avis en 72 jours [1].", [note])[0][0].supported
+    ages = passage(2, "Les séjours durent de 5 à 10 ans.")
+    assert not cite("Les séjours durent 5 années au plus [2].", [ages])[0][0].supported, "« à » abbreviates nothing"
