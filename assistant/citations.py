@@ -410,13 +410,20 @@ def numbers_in_context(sentence: str, passage_text: str, context: str = "", simi
 
 
 def lexical_support(sentence: str, passage_text: str, context: str = "") -> float:
-    """Share of the sentence's own words (those not taken from the question) found in the passage."""
+    """Share of the sentence's own words (those not taken from the question) found in the passage.
+
+    A word is found with light stemming by shared prefix ("service économique" in "services
+    économiques") when both are in the same language; figures must be found as written.
+    """
     words = set(tokenize(sentence))
     own = words - set(tokenize(context))
     words = own or words
     if not words:
         return 0.0
-    return len(words & set(tokenize(passage_text))) / len(words)
+    found = set(tokenize(passage_text))
+    if detect_language(sentence) != detect_language(passage_text):  # stems across languages are false friends
+        return len(words & found) / len(words)
+    return sum(w in found or (not w[0].isdigit() and holds(w, passage_text)) for w in words) / len(words)
 
 
 _YES_NO = re.compile(r"\W*(oui|non|yes|no)\b", re.IGNORECASE)

@@ -305,3 +305,10 @@ def test_a_counted_word_may_be_written_short_in_the_passage() -> None:
     assert not cite("Le service de téléexpertise rend un avis en 72 jours [1].", [note])[0][0].supported
     ages = passage(2, "Les séjours durent de 5 à 10 ans.")
     assert not cite("Les séjours durent 5 années au plus [2].", [ages])[0][0].supported, "« à » abbreviates nothing"
+
+
+def test_a_word_of_the_claim_is_found_in_its_plural() -> None:
+    slide = passage(1, "Les services économiques gérés par la Direction générale du Trésor\n29 implantations, dans 105 pays")
+    question = "Combien d'implantations comptent les services économiques de la Direction générale du Trésor ?"
+    claim = "Il y a 29 implantations dans le service économique de la Direction générale du Trésor [1]."
+    assert cite(claim, [slide], question=question)[0][0].supported
