@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from assistant.retrieval import Passage
-from assistant.text import detect_language, fold, split_sentences, stopwords, text_cache, tokenize
+from assistant.text import detect_language, fold, holds, split_sentences, stopwords, text_cache, tokenize
 
 Similarity = Callable[[str, Sequence[str]], list[float]]  # sentence vs candidates -> cosine each
 
@@ -34,6 +34,9 @@ NUMBER_CONTEXT = 0.5
 # Across languages: the sentence holding the number must be about as close to the claim
 # as the passage's closest sentence.
 NUMBER_SIMILARITY_MARGIN = 0.05
+# Cosine at which an English capitalized word is the translation of a French one (Health: Santé
+# 0.85, Nurses: Infirmiers 0.86); different places stay below (Cambodia: Vietnam 0.76, Japan: Chine 0.69).
+NAME_TRANSLATION = 0.8
 
 # Capitalized in English without being names: checked as words, not as names.
 _ENGLISH_CAPITALIZED = frozenset(
@@ -189,13 +192,31 @@ def holds_name(name: str, text: str, across_languages: bool = False) -> bool:
     return any(w[:1] == name[:1] and SequenceMatcher(None, name, w).ratio() >= 0.8 for w in words)
 
 
+def translated_name(name: str, text: str, similarity: Similarity | None) -> bool:
+    """Across languages, a capitalized word may be a translation of one of the text's ("Mekong Health": "Mékong Santé").
+
+    The word and the text's capitalized words are compared by embedding: a word and its
+    translation sit at a cosine of about 0.85, two different places or names below 0.8.
+    """
+    if similarity is None:
+        return False
+    words = list(dict.fromkeys(w.strip("'’-") for w in _WORD.findall(text) if w[0].isupper() and len(w) > 2))[:60]
+    return bool(words) and max(similarity(name, words)) >= NAME_TRANSLATION
+
+
 def facts_hold(
-    sentence: str, passage_text: str, context: str = "", document: str = "", common: set[str] | frozenset[str] = frozenset()
+    sentence: str,
+    passage_text: str,
+    context: str = "",
+    document: str = "",
+    common: set[str] | frozenset[str] = frozenset(),
+    similarity: Similarity | None = None,
 ) -> bool:
     """Every number and proper name of the sentence is in the passage.
 
     Those that the question (``context``) supplied may be found in the passage's
-    ``document`` (its whole text and title) instead; none is taken on trust.
+    ``document`` (its whole text and title) instead; none is taken on trust. Across
+    languages, a name may be the translation of one in the passage or the title.
     """
     given_numbers, given_names = numbers_in(context), proper_names(context, common) | set(tokenize(context))
     passage_numbers = numbers_in(passage_text)
@@ -208,7 +229,10 @@ def facts_hold(
     for name in proper_names(sentence, common):
         if holds_name(name, passage_text, across):
             continue
-        if not (name in given_names and document and holds_name(name, document, across)):
+        if name in given_names and document and holds_name(name, document, across):
+            continue
+        title = document.split("\n", 1)[0]
+        if not (across and translated_name(name, f"{title}\n{passage_text}", similarity)):
             return False
     return True
 
@@ -230,20 +254,16 @@ def _context_of(sentences: Sequence[str], i: int, reach: int = 2) -> set[str]:
     return words
 
 
-def _number_clauses(sentence: str) -> dict[str, set[str]]:
-    """For each number of a claim, the content words between the numbers before and after it.
+def _number_clauses(sentence: str, given: set[str] | frozenset[str] = frozenset()) -> dict[str, set[str]]:
+    """For each number of a claim, the content words between the claim's own numbers before and after it.
 
     "créé avec trois postes dans les années 1960, ce qui représente 18 postes actuellement"
     gives 18 the words "représente postes actuellement": each figure is checked with its own
-    clause, not with the other figure's.
+    clause, not with the other figure's. A number that the question supplied (``given``)
+    does not cut a clause: "créé dans les années 1960 avec 18 postes" ties 18 to "créé".
     """
-    from text_to_num import alpha2digit
-
-    try:
-        text = alpha2digit(sentence, "fr")
-    except (ValueError, RuntimeError):
-        text = sentence
-    spans = list(_NUMBER.finditer(text))
+    text = _as_digits(sentence)
+    spans = [m for m in _NUMBER.finditer(text) if not _digits(m.group()) <= given]
     clauses: dict[str, set[str]] = {}
     for k, match in enumerate(spans):
         start = spans[k - 1].end() if k > 0 else 0
@@ -254,17 +274,113 @@ def _number_clauses(sentence: str) -> dict[str, set[str]]:
     return clauses
 
 
+def _as_digits(text: str) -> str:
+    from text_to_num import alpha2digit
+
+    try:
+        return str(alpha2digit(text, "fr"))
+    except (ValueError, RuntimeError):
+        return text
+
+
+_YEAR = re.compile(r"(1[5-9]|20)\d\d")
+_NEXT_WORD = re.compile(r"[ \u00a0\u202f]*([^\W\d_][\w’'-]*)")
+
+
+def counted_words(sentence: str) -> dict[str, str]:
+    """For each figure of a claim, the word right after it, when it says what is counted ("18 clubs", "72 heures").
+
+    A year counts nothing ("en 2013, un accord"); a figure followed by a stop word or
+    punctuation has no counted word.
+    """
+    text = _as_digits(sentence)
+    out: dict[str, str] = {}
+    for match in _NUMBER.finditer(text):
+        numbers = _digits(match.group())
+        follow = _NEXT_WORD.match(text, match.end())
+        if follow is None or any(_YEAR.fullmatch(n) for n in numbers):
+            continue
+        word = tokenize(follow.group(1))
+        if len(word) == 1 and not word[0][0].isdigit():
+            for number in numbers:
+                out.setdefault(number, word[0])
+    return out
+
+
+_SYMBOLS = str.maketrans({"€": " euros ", "$": " dollars ", "£": " livres "})
+
+
+def _spelled(text: str) -> str:
+    """Currency symbols as words: "210 000 €" counts euros."""
+    return text.translate(_SYMBOLS)
+
+
+def _after(number: str, text: str, words: int = 3) -> str:
+    """The few words after each occurrence of the figure, across line breaks ("comprend 18\\npostes")."""
+    digits = _as_digits(_spelled(text))
+    return " ".join(
+        " ".join(digits[m.end() : m.end() + 60].split()[:words]) for m in _NUMBER.finditer(digits) if number in _digits(m.group())
+    )
+
+
+_LINKS = frozenset(
+    [
+        "a",
+        "au",
+        "aux",
+        "de",
+        "des",
+        "du",
+        "en",
+        "et",
+        "la",
+        "le",
+        "les",
+        "ou",
+        "un",
+        "une",
+        "par",
+        "pour",
+        "sur",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "and",
+        "or",
+    ]
+)
+
+
+def _abbreviated(unit: str, number: str, text: str) -> bool:
+    """The passage writes the counted word short right after the figure: "72 h", "30 min", "60 car."."""
+    digits = _as_digits(_spelled(text))
+    for m in _NUMBER.finditer(digits):
+        if number in _digits(m.group()):
+            follow = _NEXT_WORD.match(digits, m.end())
+            short = fold(follow.group(1)).rstrip(".") if follow else ""
+            if short and len(short) <= 4 and short not in _LINKS and unit.startswith(short):
+                return True
+    return False
+
+
 def numbers_in_context(sentence: str, passage_text: str, context: str = "", similarity: Similarity | None = None) -> bool:
     """Each number the answer brings sits in a passage sentence about the same thing as its clause.
 
-    Catches a real figure attached to the wrong fact (18 advisers where the passage says 10).
+    Catches a real figure attached to the wrong fact (18 advisers where the passage says 10):
+    the passage sentence that holds the figure must hold what it counts ("18 clubs" is not
+    "18 CAS"), and about half of the claim's words around it.
     """
-    own = numbers_in(sentence) - numbers_in(context)
+    given = numbers_in(context)
+    own = numbers_in(sentence) - given
     if not own:
         return True
     parts = split_sentences(passage_text) or [passage_text]
     passage_words = set(tokenize(passage_text))
-    clauses = _number_clauses(sentence)
+    clauses = _number_clauses(sentence, given)
+    counted = counted_words(sentence)
     everything = {w for w in tokenize(sentence) if not w[0].isdigit()}
     cross_language = detect_language(sentence) != detect_language(passage_text)
     sims: list[float] | None = None
@@ -273,6 +389,15 @@ def numbers_in_context(sentence: str, passage_text: str, context: str = "", simi
         if not holders:
             continue  # the figure spans two sentences of the passage: nothing to compare
         in_passage = clauses.get(number, everything) & passage_words
+        if not cross_language:
+            unit = counted.get(number)
+            if (
+                unit
+                and not any(holds(unit, _spelled(parts[i])) for i in holders)
+                and not holds(unit, _after(number, passage_text))
+                and not _abbreviated(unit, number, passage_text)
+            ):
+                return False
         if not cross_language and in_passage:
             best = max(len(in_passage & _context_of(parts, i)) for i in holders) / len(in_passage)
             if best < NUMBER_CONTEXT:
@@ -285,13 +410,29 @@ def numbers_in_context(sentence: str, passage_text: str, context: str = "", simi
 
 
 def lexical_support(sentence: str, passage_text: str, context: str = "") -> float:
-    """Share of the sentence's own words (those not taken from the question) found in the passage."""
+    """Share of the sentence's own words (those not taken from the question) found in the passage.
+
+    A word is found with light stemming by shared prefix ("service économique" in "services
+    économiques") when both are in the same language; figures must be found as written.
+    """
     words = set(tokenize(sentence))
     own = words - set(tokenize(context))
     words = own or words
     if not words:
         return 0.0
-    return len(words & set(tokenize(passage_text))) / len(words)
+    found = set(tokenize(passage_text))
+    if detect_language(sentence) != detect_language(passage_text):  # stems across languages are false friends
+        return len(words & found) / len(words)
+    return sum(w in found or (not w[0].isdigit() and holds(w, passage_text)) for w in words) / len(words)
+
+
+_YES_NO = re.compile(r"\W*(oui|non|yes|no)\b", re.IGNORECASE)
+
+
+def restates(sentence: str, question: str) -> bool:
+    """The sentence brings nothing the question did not say: no word, no figure of its own, not a yes or a no."""
+    own_words = set(tokenize(sentence)) - set(tokenize(question))
+    return not own_words and numbers_in(sentence) <= numbers_in(question) and not _YES_NO.match(sentence)
 
 
 def best_quote(sentence: str, passage: Passage, similarity: Similarity | None = None) -> str:
@@ -326,15 +467,21 @@ def check_sentence(
     documents: Mapping[str, str] | None = None,
     common: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[int], bool, bool]:
-    """Return (supporting passage numbers, supported, has claims) for one sentence."""
+    """Return (supporting passage numbers, supported, has claims) for one sentence.
+
+    A sentence that only restates the question (no word, no figure of its own, not a
+    yes or a no) claims nothing: it is no answer, whatever it cites.
+    """
     if not tokenize(sentence) and not numbers_in(sentence):
+        return [], True, False
+    if context and restates(sentence, context):
         return [], True, False
     given = {p.rank: p for p in passages}
     ordered = [n for n in marked if n in given] + [p.rank for p in passages if p.rank not in marked]
 
     def factual(n: int) -> bool:
         p = given[n]
-        return facts_hold(sentence, p.text, context, document_of(p, documents), common) and numbers_in_context(
+        return facts_hold(sentence, p.text, context, document_of(p, documents), common, similarity) and numbers_in_context(
             sentence, p.text, context, similarity
         )
 

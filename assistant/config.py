@@ -42,10 +42,10 @@ class Settings(IndexSettings):
         "(calibrated on the tuning half: see README)...",
     )
     relevance_min_similarity: float = Field(
-        0.45, ge=0, le=1, description="...or when the question and a cited passage are this close (dense cosine)."
+        0.44, ge=0, le=1, description="...or when the question and a cited passage are this close (dense cosine)."
     )
     relevance_min_similarity_english: float = Field(
-        0.45, ge=0, le=1, description="Dense cosine a cited passage needs when question and passages differ in language."
+        0.40, ge=0, le=1, description="Dense cosine a cited passage needs when question and passages differ in language."
     )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted, in characters.")
 

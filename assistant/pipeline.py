@@ -301,7 +301,7 @@ class Assistant:
         cited = {c.n for c in citations}
         previous = [t["content"] for t in history if t.get("role") == "user" and t.get("content")]
         focus = question.removesuffix(f" ({previous[-1]})") if previous else question
-        relevance = assess(focus, [p for p in passages if p.rank in cited], corpus)
+        relevance = assess(focus, [p for p in passages if p.rank in cited], corpus, self.similarity)
         if not self.relevance_rule.addresses(relevance):
             return self.abstain(language, "off-topic", checked, relevance)
         return Verdict(render(checked, self.drop_unsupported, language), citations, False, "", checked, relevance)

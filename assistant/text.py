@@ -65,6 +65,34 @@ def tokenize(text: str, drop_stopwords: bool = True) -> list[str]:
     return [w for w in words if w not in stop and (len(w) > 1 or w.isdigit())]
 
 
+@text_cache
+def _vocabulary(text: str) -> tuple[frozenset[str], dict[str, list[str]]]:
+    words = frozenset(tokenize(text))
+    by_prefix: dict[str, list[str]] = {}
+    for w in words:
+        by_prefix.setdefault(w[:4], []).append(w)
+    return words, by_prefix
+
+
+def holds(term: str, text: str) -> bool:
+    """The text has the word, or one sharing its stem by prefix ("formés": "formé", "chinois": "Chine")."""
+    words, by_prefix = _vocabulary(text)
+    if term in words:
+        return True
+    if len(term) < 4:
+        return False
+    return any(_shared_prefix(term, w) >= max(4, min(len(term), len(w)) - 3) for w in by_prefix.get(term[:4], []))
+
+
+def _shared_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 _LINE = re.compile(r"\n+")
 _LINE_MARKS = " \t•-–*·▪●"
 

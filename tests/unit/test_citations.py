@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.citations import cite, facts_hold, numbers_in, proper_names, render, strip_markers
+from assistant.citations import cite, counted_words, facts_hold, numbers_in, proper_names, render, strip_markers
 from assistant.retrieval import Passage
 
 
@@ -81,14 +81,16 @@ def test_names_from_the_question_must_be_in_the_passage_or_its_document() -> Non
 
 def test_question_constraints_restated_on_an_unrelated_passage_do_not_stand() -> None:
     question = "Quel accord la France a-t-elle signé avec le Chili en 2017 ?"
+    # restating the question alone claims nothing (no answer); this sentence adds a word of its own
+    claim = "La France a signé un accord avec le Chili en 2017, en présence du Vietnam [1]."
     vietnam = passage(1, "La France a signé avec le Vietnam l’Accord intergouvernemental en 1993.", "vietnam.txt")
-    checked, citations = cite("La France a signé un accord avec le Chili en 2017 [1].", [vietnam], question=question)
+    checked, citations = cite(claim, [vietnam], question=question)
     assert not checked[0].supported and citations == []
     document = {"vietnam.txt": "Vietnam. " + vietnam.text}
-    checked, _ = cite("La France a signé un accord avec le Chili en 2017 [1].", [vietnam], question=question, documents=document)
+    checked, _ = cite(claim, [vietnam], question=question, documents=document)
     assert not checked[0].supported, "neither Chile nor 2017 is anywhere in the cited document"
     chile = {"vietnam.txt": "Un accord a été signé avec le Chili en 2017. " + vietnam.text}
-    checked, _ = cite("La France a signé un accord avec le Chili en 2017 [1].", [vietnam], question=question, documents=chile)
+    checked, _ = cite(claim, [vietnam], question=question, documents=chile)
     assert checked[0].supported, "the question's constraints are in the passage's document"
 
 
@@ -240,3 +242,73 @@ def test_each_figure_is_checked_with_its_own_clause() -> None:
     assert cite(right, [cas], question=question)[0][0].supported
     wrong = "Le réseau des CAS a été créé à partir de 18 postes dans les années 1960, et compte 3 postes actuellement."
     assert not cite(wrong, [cas], question=question)[0][0].supported
+
+
+def test_a_figure_must_sit_with_what_it_counts() -> None:
+    slide = passage(1, "Relais locaux pour les acteurs privés\nLes clubs santé\n 18 CAS\n\n10 CSRM\n\n15 « Clubs » santé")
+    assert counted_words("Il y a 18 clubs santé, depuis 2013, pour 72 heures.") == {"18": "clubs", "72": "heures"}
+    assert not cite("Il y a 18 clubs santé [1].", [slide])[0][0].supported, "18 counts the CAS, not the clubs"
+    assert cite("Il y a 15 clubs santé [1].", [slide])[0][0].supported
+
+
+def test_a_figure_the_question_gave_does_not_cut_the_clause_of_another() -> None:
+    cas = passage(
+        1,
+        "Le réseau des conseillers pour les affaires sociales (CAS)\nCréé à partir de trois postes dans les années 1960, "
+        "comprend\n\nactuellement 18 postes de conseillers.\nRépartis sur 14 localisations.",
+    )
+    question = "Avec combien de postes le réseau des CAS a-t-il été créé dans les années 1960 ?"
+    wrong = "Le réseau des CAS a été créé dans les années 1960 par 18 postes."
+    assert not cite(wrong, [cas], question=question)[0][0].supported, "18 is today's count, not the count at creation"
+    assert cite("Le réseau des CAS a été créé dans les années 1960 avec trois postes.", [cas], question=question)[0][0].supported
+
+
+def test_what_a_figure_counts_may_sit_on_the_next_line_of_a_pdf() -> None:
+    pdf = passage(1, "Le réseau des conseillers pour les affaires sociales comprend actuellement 18\npostes de conseillers.")
+    assert cite("Le réseau des conseillers pour les affaires sociales comprend 18 postes [1].", [pdf])[0][0].supported
+    budget = passage(2, "Budget du jumelage\n\nBudget annuel : 210 000 €\n\nReliquat 2023 reporté : 18 000 €")
+    assert cite("Le budget annuel du jumelage est de 210 000 euros [2].", [budget])[0][0].supported, "€ counts euros"
+
+
+def test_restating_the_question_is_no_answer() -> None:
+    faq = passage(1, "Debian fournit plus de 59100 paquets et fonctionne sur 9 architectures.")
+    question = "Sur combien d'architectures Debian fonctionne-t-elle selon la FAQ ?"
+    checked, citations = cite("Sur combien d'architectures Debian fonctionne-t-elle selon la FAQ ? [1]", [faq], question=question)
+    assert not any(s.claims for s in checked) and citations == []
+    assert cite("Debian fonctionne sur 9 architectures [1].", [faq], question=question)[0][0].supported
+    assert cite(
+        "Oui, Debian fonctionne sur plusieurs architectures [1].",
+        [faq],
+        question="Debian fonctionne-t-elle sur plusieurs architectures ?",
+    )[0][0].claims
+
+
+def test_an_english_name_may_translate_the_passage_s_own() -> None:
+    from assistant.text import fold
+
+    translations = {"health": "sante", "nurses": "infirmieres"}
+
+    def translating(sentence: str, candidates):  # type: ignore[no-untyped-def]  # a word and its translation: 1
+        return [1.0 if fold(c) == translations.get(fold(sentence), fold(sentence)) else 0.3 for c in candidates]
+
+    mekong = "Rapport du programme Mékong Santé\nEn 2024, 46 infirmières ont suivi le module de soins critiques."
+    claim = "46 nurses completed the critical care module of the Mekong Health programme in 2024."
+    assert not facts_hold(claim, mekong.split("\n")[1], document=mekong), "Health is not spelled like Santé"
+    assert facts_hold(claim, mekong.split("\n")[1], document=mekong, similarity=translating)
+    assert not facts_hold(claim.replace("Mekong", "Andes"), mekong.split("\n")[1], document=mekong, similarity=translating)
+
+
+def test_a_counted_word_may_be_written_short_in_the_passage() -> None:
+    note = passage(1, "Le service de téléexpertise rend un avis en 72 h pour 90 % des demandes, après 30 min de tri.")
+    assert cite("Le service de téléexpertise rend un avis en 72 heures pour 90 % des demandes [1].", [note])[0][0].supported
+    assert cite("Le tri des demandes de téléexpertise dure 30 minutes [1].", [note])[0][0].supported
+    assert not cite("Le service de téléexpertise rend un avis en 72 jours [1].", [note])[0][0].supported
+    ages = passage(2, "Les séjours durent de 5 à 10 ans.")
+    assert not cite("Les séjours durent 5 années au plus [2].", [ages])[0][0].supported, "« à » abbreviates nothing"
+
+
+def test_a_word_of_the_claim_is_found_in_its_plural() -> None:
+    slide = passage(1, "Les services économiques gérés par la Direction générale du Trésor\n29 implantations, dans 105 pays")
+    question = "Combien d'implantations comptent les services économiques de la Direction générale du Trésor ?"
+    claim = "Il y a 29 implantations dans le service économique de la Direction générale du Trésor [1]."
+    assert cite(claim, [slide], question=question)[0][0].supported

@@ -70,3 +70,21 @@ def test_english_questions_use_similarity_only() -> None:
     assert not rule.addresses(assess(question, [cited("sante.txt", 1, dense=0.5)], CORPUS))
     r = assess("How many French nurses work in Japan?", [cited("sante.txt", 0, dense=0.6)], CORPUS)
     assert r.missing == ("japan",), "Japan is not in that document (nor Japon)"
+
+
+def test_an_english_name_may_be_the_translation_of_a_french_one() -> None:
+    from assistant.text import fold
+
+    translations = {"health": "sante", "nurses": "infirmieres"}
+
+    def translating(word: str, candidates):  # type: ignore[no-untyped-def]  # a real Similarity: 1 for a translation
+        return [1.0 if fold(c) == translations.get(word, word) else 0.3 for c in candidates]
+
+    corpus = Corpus([("mekong.txt", "Rapport du programme Mékong Santé", "En 2024, 46 infirmières ont suivi le module.")])
+    passage = Passage(
+        1, "c", "mekong.txt", "Rapport du programme Mékong Santé", None, 0, 10, corpus.documents["mekong.txt"], 1.0, 0.6, 1.0
+    )
+    question = "How many nurses completed the module of the Mekong Health programme?"
+    assert assess(question, [passage], corpus).missing == ("health",), "Health is not spelled like Santé"
+    assert assess(question, [passage], corpus, translating).missing == (), "but it translates it"
+    assert assess("How many nurses work in Chile?", [passage], corpus, translating).missing == ("chile",)
