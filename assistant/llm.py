@@ -22,7 +22,7 @@ import httpx
 
 from assistant.errors import AnsweringError
 from assistant.prompts import parse_passages
-from assistant.text import detect_language, split_sentences, tokenize
+from assistant.text import asks_for_figure, detect_language, split_sentences, tokenize
 from index.models import KNOWN_MODELS, ModelError, resolve_known
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class ExtractiveBackend:
         words = [set(tokenize(s)) for _, _, s in candidates]
         weight = {w: 1 / (1 + sum(w in ws for ws in words)) for w in q_words}
         total = sum(weight.values())
-        wants_figure = _FIGURE_QUESTION.search(question.lower()) is not None
+        wants_figure = asks_for_figure(question)
         scored = []
         for (position, rank, sentence), ws in zip(candidates, words, strict=True):
             overlap = sum(weight[w] for w in q_words & ws) / total
@@ -104,9 +104,6 @@ class ExtractiveBackend:
         sims = self.similarity(question, [s for _, _, s in scored])
         i = max(range(len(sims)), key=lambda j: sims[j])
         return (scored[i][1], scored[i][2]) if sims[i] >= 0.5 else None
-
-
-_FIGURE_QUESTION = re.compile(r"\b(combien|quand|quelle ann[ée]e|en quelle|how many|how much|when|what year)\b")
 
 
 def _approx_tokens(messages: Sequence[Message]) -> int:

@@ -12,16 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from assistant.citations import CheckedSentence, Citation, Similarity, cite, render
+from assistant.citations import CheckedSentence, Citation, Similarity, cite, numbers_in, render
 from assistant.config import Settings
 from assistant.context import ContextSelector
 from assistant.errors import AnsweringError
-from assistant.llm import ChatBackend, Message
+from assistant.llm import ChatBackend, ExtractiveBackend, Message
 from assistant.model_queue import ModelQueue, Waiting
 from assistant.prompts import LANGUAGE_INSTRUCTIONS, REFUSALS, Prompts, fixed_start, load_prompts, passage_lines
 from assistant.relevance import Corpus, Relevance, RelevanceRule, assess
 from assistant.retrieval import Passage, Retriever
-from assistant.text import detect_language, normalize, split_sentences
+from assistant.text import asks_for_figure, detect_language, normalize, split_sentences, tokenize
 from index.embeddings import Embedder
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,7 @@ class Assistant:
         max_question_chars: int = 1000,
         max_answer_tokens: int = 320,
         drop_unsupported: bool = False,
+        quote_when_unverified: bool = False,
         similarity: Similarity | None = None,
         relevance_rule: RelevanceRule | None = None,
         context: ContextSelector | None = None,
@@ -164,6 +165,7 @@ class Assistant:
         self.max_question_chars = max_question_chars
         self.max_answer_tokens = max_answer_tokens
         self.drop_unsupported = drop_unsupported
+        self.quote_when_unverified = quote_when_unverified
         self.similarity = similarity if similarity is not None else embedding_similarity(retriever.embedder)
         self.relevance_rule = relevance_rule or RelevanceRule()
         self._corpus: tuple[int, Corpus] | None = None
@@ -181,6 +183,7 @@ class Assistant:
             max_question_chars=settings.max_question_chars,
             max_answer_tokens=settings.max_answer_tokens,
             drop_unsupported=settings.unsupported_sentences == "drop",
+            quote_when_unverified=settings.quote_when_unverified,
             relevance_rule=RelevanceRule(
                 settings.relevance_min_coverage, settings.relevance_min_similarity, settings.relevance_min_similarity_english
             ),
@@ -291,20 +294,53 @@ class Assistant:
         the rewritten question alone, without the previous question that the rewrite keeps
         beside it for retrieval: "Et celui du Dr Gaston ?" is about Dr Gaston's patient.
         """
+        previous = [t["content"] for t in history if t.get("role") == "user" and t.get("content")]
+        focus = question.removesuffix(f" ({previous[-1]})") if previous else question
         first = next(iter(split_sentences(draft)), draft)
         if not draft or is_refusal(first):
             return self.abstain(language, "model-refusal")
         corpus = self.corpus()
         checked, citations = cite(draft, passages, self.similarity, question, corpus.documents)
         if not any(s.supported and s.claims for s in checked):
+            if self.quote_when_unverified:
+                return self.quote_instead(question, focus, passages, language, checked)
             return self.abstain(language, "unsupported", checked)
-        cited = {c.n for c in citations}
-        previous = [t["content"] for t in history if t.get("role") == "user" and t.get("content")]
-        focus = question.removesuffix(f" ({previous[-1]})") if previous else question
-        relevance = assess(focus, [p for p in passages if p.rank in cited], corpus, self.similarity)
+        relevance = assess(focus, [p for p in passages if p.rank in {c.n for c in citations}], corpus, self.similarity)
         if not self.relevance_rule.addresses(relevance):
             return self.abstain(language, "off-topic", checked, relevance)
         return Verdict(render(checked, self.drop_unsupported, language), citations, False, "", checked, relevance)
+
+    def quote_instead(
+        self,
+        question: str,
+        focus: str,
+        passages: Sequence[Passage],
+        language: str,
+        checked: Sequence[CheckedSentence] = (),
+    ) -> Verdict:
+        """The draft cannot stand: quote the passage sentence that answers the question, if one does, else abstain.
+
+        The quote goes through the same checks as a draft (citation, relevance to the question's
+        focus). Only for French questions: a French quote is no answer to an English question.
+        """
+        if language != "fr":
+            return self.abstain(language, "unsupported", checked)
+        found = ExtractiveBackend(self.similarity).best_sentence(focus, [(p.rank, p.text) for p in passages])
+        if found is None:
+            return self.abstain(language, "unsupported", checked)
+        rank, sentence = found
+        own_words, own_figures = set(tokenize(sentence)) - set(tokenize(focus)), numbers_in(sentence) - numbers_in(focus)
+        if not own_figures and (asks_for_figure(focus) or len(own_words) < 2):
+            return self.abstain(language, "unsupported", checked)  # no figure for "combien ?", or a heading: no answer
+        corpus = self.corpus()
+        quote = f"D'après les documents : « {sentence} » [{rank}]"
+        quoted, citations = cite(quote, passages, self.similarity, question, corpus.documents)
+        if not any(s.supported and s.claims for s in quoted):
+            return self.abstain(language, "unsupported", checked)
+        relevance = assess(focus, [p for p in passages if p.rank in {c.n for c in citations}], corpus, self.similarity)
+        if not self.relevance_rule.addresses(relevance):
+            return self.abstain(language, "unsupported", checked, relevance)
+        return Verdict(render(quoted, self.drop_unsupported, language), citations, False, "", quoted, relevance)
 
     def abstain(
         self, language: str, reason: str, checked: Sequence[CheckedSentence] = (), relevance: Relevance | None = None

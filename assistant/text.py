@@ -156,3 +156,11 @@ def detect_language(text: str) -> str:
         lang, _ = py3langid.classify(text)
         return "en" if lang == "en" else "fr"
     return "en" if en > fr else "fr"
+
+
+_FIGURE_QUESTION = re.compile(r"\b(combien|quand|quelle ann[ée]e|en quelle|how many|how much|when|what year)\b")
+
+
+def asks_for_figure(question: str) -> bool:
+    """Whether the question asks for a number or a date ("Combien…", "Quand…", "How many…")."""
+    return _FIGURE_QUESTION.search(question.lower()) is not None

@@ -98,6 +98,27 @@ def test_unsupported_answer_becomes_an_abstention(retriever: Retriever) -> None:
     assert "10 000" not in answer.text
 
 
+def test_an_unverified_draft_may_give_way_to_a_checked_quote(retriever: Retriever) -> None:
+    """ASSISTANT_QUOTE_WHEN_UNVERIFIED: the passage's own sentence, cited, instead of an abstention (French only)."""
+    wrong = ScriptedBackend(fn=lambda m: "La FHAC fédère aujourd'hui 210 entreprises françaises [1].")
+    question = "Combien d'entreprises françaises la FHAC fédère-t-elle aujourd'hui ?"
+    refused = make(retriever, wrong).ask(question)
+    assert refused.abstained and refused.reason == "unsupported", "off by default"
+    quoted = make(retriever, wrong, quote_when_unverified=True).ask(question)
+    assert not quoted.abstained and "210" not in quoted.text, "never the unverified figure"
+    assert quoted.text.startswith("D'après les documents : « ") and "135 entreprises" in quoted.text
+    [citation] = quoted.citations
+    assert "135 entreprises" in citation.quote and citation.source == "000_1bb8a8b098313e5b.txt"
+    sentence = quoted.text.split("« ", 1)[1].split(" »", 1)[0]
+    assert sentence in citation.passage_text, "quoted word for word"
+    english = make(
+        retriever, ScriptedBackend(fn=lambda m: "FHAC federates 210 French companies [1]."), quote_when_unverified=True
+    )
+    assert english.ask("How many French companies does the FHAC federate today?").abstained, "no French quote for English"
+    nothing = make(retriever, wrong, quote_when_unverified=True).ask("Combien de satellites la FHAC a-t-elle lancés en 1850 ?")
+    assert nothing.abstained, "no sentence with a figure of its own for a figure question: still an abstention"
+
+
 def test_weak_retrieval_abstains_without_calling_the_model(retriever: Retriever) -> None:
     backend = ScriptedBackend([])
     answer = make(retriever, backend, abstain_below=0.99).ask("Who won the 2022 football World Cup?")
