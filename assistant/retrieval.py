@@ -159,6 +159,8 @@ class Retriever:
                 "« documents » puis lancez « python -m index sync » (ou « Reconstruire » dans la page Admin)."
             )
         with self._lock:
+            if self._snapshot is not None and self._snapshot.generation > manifest.generation:
+                return self._snapshot  # another thread, which read the manifest later, loaded a newer one
             if self._snapshot is None or self._snapshot.generation != manifest.generation:
                 started = time.perf_counter()
                 chunks = self.store.chunks(manifest.collection, sorted(manifest.live_hashes))

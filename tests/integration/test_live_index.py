@@ -91,7 +91,10 @@ def test_a_command_line_sync_is_seen_by_the_running_chat(
 
             answer = Client(server.url, verbose=False).predict(QUESTION, [], api_name="/ask")
             assert client.get("document/lotus.txt").status_code == 200, "the new document can be downloaded"
-        assert "314" in answer["answer"] and answer["citations"][0]["source"] == "lotus.txt"
+        why = {k: answer.get(k) for k in ("abstention_reason", "draft", "relevance")} | {
+            "passages": [(p["source"], p["score"]) for p in answer.get("passages", [])]
+        }
+        assert "314" in answer["answer"] and answer["citations"][0]["source"] == "lotus.txt", why
     finally:
         server.stop()
         service.close()

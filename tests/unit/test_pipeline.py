@@ -67,6 +67,29 @@ def test_chunks_not_in_the_manifest_are_never_returned(retriever: Retriever) -> 
     assert all(p.chunk_id != "ghost" for p in found.passages)
 
 
+def test_a_reader_late_with_an_older_manifest_never_brings_back_the_older_index(
+    retriever: Retriever, docs: Path, sqlite_state: IndexState
+) -> None:
+    """Two threads load at once (the web refresher and a question): the one that read the manifest before
+    a sync committed must not replace the newer generation the other one loaded."""
+    older = sqlite_state.manifest()
+    (docs / "lotus.txt").write_text("Le programme Lotus a formé 314 sages-femmes à Da Nang.", encoding="utf-8")
+    Indexer(docs, sqlite_state, retriever.store, retriever.embedder).sync()
+    newer = retriever.snapshot()
+    assert older is not None and newer.generation == older.generation + 1
+
+    class Late:  # what the slow thread read, before the sync committed
+        def manifest(self):  # type: ignore[no-untyped-def]
+            return older
+
+    retriever.state, real = Late(), retriever.state  # type: ignore[assignment]
+    try:
+        assert retriever.snapshot().generation == newer.generation
+    finally:
+        retriever.state = real
+    assert "lotus.txt" in retriever.documents()
+
+
 def test_answer_streams_then_carries_checked_citations(retriever: Retriever) -> None:
     backend = ScriptedBackend(["L'Accord intergouvernemental a été signé en 1993 [1]."])
     items = list(
