@@ -21,7 +21,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # --- llama.cpp: a portable build; -march=native crashes on AMX CPUs (MODELS.md) -------------
 flags="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF"
-if grep -qw avx512f /proc/cpuinfo 2>/dev/null && grep -qw avx512bw /proc/cpuinfo; then
+# ASSISTANT_LLAMA_MAX_ISA=avx2 builds the ordinary path on an AVX-512 CPU (to measure it there).
+if [ "${ASSISTANT_LLAMA_MAX_ISA:-native}" != avx2 ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null && grep -qw avx512bw /proc/cpuinfo; then
   # AVX-512 reads prompts ~1.5x faster here; AMX stays off (it is what crashes).
   flags="$flags -DGGML_AVX512=ON"
   grep -qw avx512vbmi /proc/cpuinfo && flags="$flags -DGGML_AVX512_VBMI=ON" || true
@@ -31,7 +32,7 @@ fi
 flag_id=$(printf '%s' "$LLAMA_VERSION $flags" | sha256sum | cut -c1-12)
 wheel_dir="$CACHE/wheels/llama-$flag_id"
 
-stamp_src=$(cat pyproject.toml requirements.lock scripts/setup.sh | sha256sum | cut -c1-16)
+stamp_src=$( { cat pyproject.toml requirements.lock scripts/setup.sh; echo "$flags"; } | sha256sum | cut -c1-16)
 stamp=.venv/.setup-$stamp_src
 if [ ! -f "$stamp" ]; then
   say "dépendances Python (torch CPU, versions figées)"
