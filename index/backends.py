@@ -10,6 +10,8 @@ exports are made here with the libraries Optimum itself drives:
   ``input_ids`` and ``attention_mask``, output ``sentence_embedding``;
 - ``onnx-int8``: ``onnxruntime.quantization.quantize_dynamic`` (int8 weights, activations
   quantized at run time), what ``export_dynamic_quantized_onnx_model`` does through Optimum;
+  with 7-bit weights (``reduce_range``) where the CPU has no VNNI, as ONNX Runtime advises:
+  its AVX2 kernels (VPMADDUBSW) saturate on full-range weights;
 - ``openvino``: ``openvino.convert_model`` of that ONNX graph, kept in float32;
 - ``openvino-int8``: ``nncf.quantize`` (static int8, transformer preset) calibrated on
   passages of the sample documents, what ``export_static_quantized_openvino_model`` does.
@@ -42,7 +44,7 @@ from typing import Any, Protocol
 import numpy as np
 from filelock import FileLock
 
-from index.cpu import CpuInfo
+from index.cpu import CpuInfo, detect_cpu
 from index.errors import IndexingError
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,19 @@ EXPORTED = tuple(name for name, spec in BACKENDS.items() if spec.runtime != "tor
 def candidates_for(cpu: CpuInfo) -> list[str]:
     """Back-ends worth measuring on this CPU (bf16 ones only where bf16 is native)."""
     return [name for name, spec in BACKENDS.items() if not spec.bf16 or cpu.bf16]
+
+
+def export_recipe(backend: str, cpu: CpuInfo | None = None) -> dict[str, bool]:
+    """How an export is made on this CPU, beyond EXPORT_FORMAT (recorded; another recipe exports again).
+
+    ``onnx-int8``: ONNX Runtime picks its int8 kernels from the real CPU, whatever limit the
+    run is given; without VNNI its AVX2 kernel (VPMADDUBSW) adds products in 16 bits and
+    saturates on full-range weights, so the weights keep 7 bits there (``reduce_range``, the
+    setting its quantization documentation gives for non-VNNI CPUs).
+    """
+    if backend != "onnx-int8":
+        return {}
+    return {"reduce_range": not (cpu or detect_cpu()).vnni}
 
 
 def library_versions() -> dict[str, str]:
@@ -318,7 +333,13 @@ def read_export(root: Path, backend: str) -> Export | None:
     file = folder / _file_of(backend)
     if info.get("format") != EXPORT_FORMAT or info.get("versions") != library_versions() or not file.is_file():
         return None
+    if info.get("recipe", _UNRECORDED.get(backend, {})) != export_recipe(backend):
+        return None  # made for another CPU's kernels
     return Export(backend, folder, file, str(info["sha256"]), float(info.get("seconds", 0.0)))
+
+
+# what the exports made before recipes were recorded used
+_UNRECORDED: dict[str, dict[str, bool]] = {"onnx-int8": {"reduce_range": False}}
 
 
 def _digest(files: Sequence[Path]) -> str:
@@ -408,6 +429,7 @@ def _export_onnx_int8(source: Export, work: Path, _calibration: Sequence[str]) -
         str(target),
         weight_type=QuantType.QInt8,
         per_channel=True,
+        reduce_range=export_recipe("onnx-int8")["reduce_range"],
         op_types_to_quantize=["MatMul", "Gemm"],
     )
     return target
@@ -503,6 +525,7 @@ def ensure_export(
                 "sha256": _digest(files),
                 "seconds": round(seconds, 1),
                 "versions": library_versions(),
+                "recipe": export_recipe(backend),
                 "made_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             }
             (work / "export.json").write_text(json.dumps(info, indent=1), encoding="utf-8")  # last: the export is complete

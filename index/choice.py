@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index.backends import EXPORT_FORMAT, BackendError, library_versions
+from index.backends import EXPORT_FORMAT, EXPORTED, BackendError, export_recipe, library_versions
 from index.manifest import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -117,9 +117,15 @@ class Choice:
     seconds: float = 0.0
     format: int = CHOICE_FORMAT
     export_format: int = EXPORT_FORMAT  # a changed export recipe measures again (a failed export may now work)
+    recipes: dict[str, dict[str, bool]] = field(default_factory=lambda: current_recipes())
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def current_recipes() -> dict[str, dict[str, bool]]:
+    """The CPU-dependent export recipes of this machine (a choice made with others is measured again)."""
+    return {b: r for b in EXPORTED if (r := export_recipe(b))}
 
 
 def read_choice(path: Path) -> Choice | None:
@@ -128,6 +134,8 @@ def read_choice(path: Path) -> Choice | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("export_format") != EXPORT_FORMAT:
             return None  # measured with another export recipe (or before recipes were recorded)
+        if data.setdefault("recipes", {"onnx-int8": {"reduce_range": False}}) != current_recipes():
+            return None  # measured with exports made for another CPU's kernels
         choice = Choice(**data)
     except (FileNotFoundError, json.JSONDecodeError, TypeError):
         return None

@@ -133,7 +133,7 @@ def test_two_copies_share_the_index_the_records_and_the_rebuild_lock(
         new.write_text(f"Programme Lotus\n\n{NEW_FACT}\n", encoding="utf-8")
         added = admin_one.predict([handle_file(str(new))], False, api_name="/upload")[0]
         assert "lotus.txt" in added
-        admin_one.predict(api_name="/rebuild")
+        report = admin_one.predict(api_name="/rebuild")[0]
         rebuilt = time.monotonic()
 
         # copy 2 answers from it within seconds, without restart
@@ -144,7 +144,13 @@ def test_two_copies_share_the_index_the_records_and_the_rebuild_lock(
                 break
             time.sleep(0.5)
         seen_after = time.monotonic() - rebuilt
-        assert any(p["source"] == "lotus.txt" for p in answer["passages"]), answer
+        if not any(p["source"] == "lotus.txt" for p in answer["passages"]):
+            # say what copy 2 knew, so that a failure here can be understood from CI's output alone
+            log_tail = two.log.read_text(errors="replace")[-4000:]
+            raise AssertionError(
+                f"copy 2 never retrieved lotus.txt in {seen_after:.0f} s; last answer: {answer}\n"
+                f"copy 1's rebuild report: {report}\ncopy 2's log (end):\n{log_tail}"
+            )
         assert seen_after < 10, f"copy 2 found the new document {seen_after:.1f} s after the rebuild"
         assert "314" in answer["answer"] and answer["citations"] and answer["citations"][0]["source"] == "lotus.txt", answer
 

@@ -160,8 +160,46 @@ def write_export(root: Path, backend: str, payload: bytes = b"graph") -> None:
     folder.mkdir(parents=True)
     name = "model.onnx" if backend.startswith("onnx") else "openvino_model.xml"
     (folder / name).write_bytes(payload)
-    info = {"format": EXPORT_FORMAT, "sha256": "ab" * 32, "versions": backends.library_versions(), "file": name}
+    info = {
+        "format": EXPORT_FORMAT,
+        "sha256": "ab" * 32,
+        "versions": backends.library_versions(),
+        "file": name,
+        "recipe": backends.export_recipe(backend),
+    }
     (folder / "export.json").write_text(json.dumps(info))
+
+
+def test_int8_weights_keep_7_bits_on_cpus_without_vnni(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    epyc = parse_cpuinfo("model name : AMD EPYC\nflags : fpu avx2 fma\n", 2)
+    xeon = parse_cpuinfo("model name : Xeon\nflags : fpu avx2 fma avx512f avx512bw avx512_vnni\n", 2)
+    laptop = parse_cpuinfo("model name : Core\nflags : fpu avx2 fma avx_vnni\n", 8)
+    assert backends.export_recipe("onnx-int8", epyc) == {"reduce_range": True}, "AVX2 kernels saturate on 8-bit weights"
+    assert backends.export_recipe("onnx-int8", xeon) == {"reduce_range": False}
+    assert backends.export_recipe("onnx-int8", laptop) == {"reduce_range": False}
+    assert backends.export_recipe("onnx", epyc) == {} and backends.export_recipe("openvino-int8", epyc) == {}
+
+    # an export made for the other kind of CPU (a cache copied between machines) is made again
+    monkeypatch.setattr(backends, "detect_cpu", lambda: epyc)
+    write_export(tmp_path / "here", "onnx-int8")
+    assert read_export(tmp_path / "here", "onnx-int8") is not None
+    monkeypatch.setattr(backends, "detect_cpu", lambda: xeon)
+    assert read_export(tmp_path / "here", "onnx-int8") is None
+    assert read_export(tmp_path / "old", "onnx-int8") is None
+    write_export(tmp_path / "old", "onnx-int8")
+    info = json.loads((tmp_path / "old" / "onnx-int8" / "export.json").read_text())
+    del info["recipe"]  # made before recipes were recorded: full-range weights
+    (tmp_path / "old" / "onnx-int8" / "export.json").write_text(json.dumps(info))
+    assert read_export(tmp_path / "old", "onnx-int8") is not None, "what older exports did is what a VNNI CPU wants"
+    monkeypatch.setattr(backends, "detect_cpu", lambda: epyc)
+    assert read_export(tmp_path / "old", "onnx-int8") is None, "an AVX2-only CPU gets a 7-bit export"
+
+    # and a choice measured with the other recipe is measured again
+    path = tmp_path / "choice.json"
+    save_choice(path, run_choice({"torch": 2.0, "onnx-int8": 3.0}))
+    assert read_choice(path) is not None
+    monkeypatch.setattr(backends, "detect_cpu", lambda: xeon)
+    assert read_choice(path) is None
 
 
 def test_half_written_export_is_never_taken(tmp_path: Path) -> None:
