@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from assistant.config import Settings
 from assistant.llm import BackendUnavailable, GenerationError, make_backend
 from assistant.model_queue import Waiting
-from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved, embedding_similarity
+from assistant.pipeline import Answer, Assistant, QuestionError, Rereading, Retrieved, embedding_similarity
 from assistant.retrieval import EmptyIndexError, Retriever
 from database import DatabaseError
 from index.embeddings import SentenceTransformerEmbedder
@@ -128,6 +128,9 @@ def ask(
                     for p in item.passages:
                         typer.echo(f"  [{p.rank}] {p.title} — {p.source} ({p.location})", err=True)
                     typer.echo("", err=True)
+            elif isinstance(item, Rereading):
+                if not as_json:
+                    typer.echo("\n(brouillon non étayé par les extraits : le modèle relit les passages entiers)\n", err=True)
             elif isinstance(item, Waiting):
                 if not as_json and item.position:
                     typer.echo(f"(en attente du modèle : {item.position} question(s) avant la vôtre)", err=True)

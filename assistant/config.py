@@ -106,6 +106,11 @@ class Settings(IndexSettings):
         "question, quoted and checked like an answer, instead of abstaining (French questions). Off by default: on "
         "held-out questions it answers more and abstains less (measured, see README).",
     )
+    reread_whole: bool = Field(
+        True,
+        description="When the draft fails the citation checks, have the model read the whole passages and write "
+        "once more (the shortening may have left out the supporting sentence; measured, see README).",
+    )
     unsupported_sentences: Literal["flag", "drop"] = Field(
         "flag", description="What to do with an answer sentence that no passage supports: flag it or drop it."
     )

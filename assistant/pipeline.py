@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from assistant.citations import CheckedSentence, Citation, Similarity, cite, numbers_in, render
 from assistant.config import Settings
-from assistant.context import ContextSelector
+from assistant.context import ContextSelector, Excerpt, sentence_spans
 from assistant.errors import AnsweringError
 from assistant.llm import ChatBackend, ExtractiveBackend, Message
 from assistant.model_queue import ModelQueue, Waiting
@@ -42,6 +42,16 @@ class Retrieved:
 
 
 @dataclass(frozen=True)
+class Rereading:
+    """The draft said what the shortened passages do not support: the model now reads them whole and writes again.
+
+    What was shown of the first draft is to be cleared; text deltas of the second follow.
+    """
+
+    unsupported: list[str]  # the draft's sentences that no passage supported
+
+
+@dataclass(frozen=True)
 class Answer:
     text: str
     citations: list[Citation]
@@ -58,6 +68,7 @@ class Answer:
     prompt_tokens: int | None = None
     draft: str = ""  # what the model wrote, before checking
     relevance: Relevance | None = None  # how well what it cites addresses the question
+    second_draft: str | None = None  # written from the whole passages after the first failed the checks (None: no reread)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +94,7 @@ class Answer:
             "abstention_reason": self.reason,
             "unsupported_sentences": [s.text for s in self.sentences if s.claims and not s.supported],
             "draft": self.draft,
+            "second_draft": self.second_draft,
             "relevance": self.relevance.to_json() if self.relevance else None,
         }
 
@@ -121,6 +133,12 @@ _REFUSALS = re.compile(
 )
 
 
+def _shortened(excerpts: Sequence[Excerpt], passages: Sequence[Passage]) -> bool:
+    """Whether the model was given less than the whole passages (some sentence left out)."""
+    kept = {e.rank: len(e.spans) for e in excerpts}
+    return any(kept.get(p.rank, 0) < len(sentence_spans(p.text) or [(0, len(p.text))]) for p in passages)
+
+
 def is_refusal(sentence: str) -> bool:
     """Whether the model said the documents do not answer (not merely a negative fact: "l'accord ne contient pas...")."""
     return _REFUSALS.search(normalize(sentence)) is not None
@@ -151,6 +169,7 @@ class Assistant:
         max_answer_tokens: int = 320,
         drop_unsupported: bool = False,
         quote_when_unverified: bool = False,
+        reread_whole: bool = True,
         similarity: Similarity | None = None,
         relevance_rule: RelevanceRule | None = None,
         context: ContextSelector | None = None,
@@ -166,6 +185,7 @@ class Assistant:
         self.max_answer_tokens = max_answer_tokens
         self.drop_unsupported = drop_unsupported
         self.quote_when_unverified = quote_when_unverified
+        self.reread_whole = reread_whole
         self.similarity = similarity if similarity is not None else embedding_similarity(retriever.embedder)
         self.relevance_rule = relevance_rule or RelevanceRule()
         self._corpus: tuple[int, Corpus] | None = None
@@ -184,6 +204,7 @@ class Assistant:
             max_answer_tokens=settings.max_answer_tokens,
             drop_unsupported=settings.unsupported_sentences == "drop",
             quote_when_unverified=settings.quote_when_unverified,
+            reread_whole=settings.reread_whole,
             relevance_rule=RelevanceRule(
                 settings.relevance_min_coverage, settings.relevance_min_similarity, settings.relevance_min_similarity_english
             ),
@@ -220,9 +241,13 @@ class Assistant:
         history: Sequence[dict[str, str]] | None = None,
         sources: Sequence[str] | None = None,
         cancel: threading.Event | None = None,
-    ) -> Iterator[Retrieved | Waiting | str | Answer]:
+    ) -> Iterator[Retrieved | Waiting | Rereading | str | Answer]:
         """Yield the passages found (Retrieved), the queue position while the model is busy (Waiting),
         then text deltas as the answer is written, then the checked Answer.
+
+        When the draft fails the citation checks and the model was given shortened passages, it
+        writes once more from the whole passages (``Rereading``, then that draft's deltas): the
+        sentence that supports the answer may be one the shortening left out.
 
         Setting ``cancel`` stops the answer (``GenerationCancelled``) and frees the model.
         """
@@ -238,7 +263,7 @@ class Assistant:
         timings["sources"] = time.perf_counter() - started
         yield Retrieved(list(passages), standalone, language, timings["sources"])
 
-        def finish(verdict: Verdict, tokens: int | None = None, draft: str = "") -> Answer:
+        def finish(verdict: Verdict, tokens: int | None = None, draft: str = "", second: str | None = None) -> Answer:
             timings["total"] = time.perf_counter() - started
             timings.setdefault("first_token", timings["total"])
             return Answer(
@@ -257,6 +282,7 @@ class Assistant:
                 tokens,
                 draft,
                 verdict.relevance,
+                second,
             )
 
         if not passages or retrieval.best_dense < self.abstain_below:
@@ -267,18 +293,35 @@ class Assistant:
             return
 
         # a follow-up is answered as its standalone form, so that "le", "son"... are resolved
-        messages = self.messages(standalone if history else question, passages, language)
+        asked = standalone if history else question
+        excerpts = self.context.select(asked, passages, language)
+        messages = self._messages(asked, excerpts, language)
+        raw = yield from self._draft(messages, cancel, started, timings, "first_token")
+        verdict = self.verify(raw, standalone, passages, language, history or [])
+        if not (verdict.reason == "unsupported" and self.reread_whole and _shortened(excerpts, passages)):
+            yield finish(verdict, self._count_tokens(messages), raw)
+            return
+        timings["reread"] = time.perf_counter() - started
+        yield Rereading([c.text for c in verdict.sentences if c.claims and not c.supported])
+        whole = self._messages(asked, ContextSelector(0).select(asked, passages, language), language)
+        second = yield from self._draft(whole, cancel, started, timings, "reread_first_token")
+        verdict = self.verify(second, standalone, passages, language, history or [])
+        yield finish(verdict, self._count_tokens(whole), raw, second)
+
+    def _draft(
+        self, messages: list[Message], cancel: threading.Event | None, started: float, timings: dict[str, float], mark: str
+    ) -> Generator[Waiting | str, None, str]:
+        """Stream one draft through the model queue (its deltas, and Waiting); return its text."""
         pieces: list[str] = []
         for delta in self.model_queue.stream(self.backend, messages, self.max_answer_tokens, cancel):
             if isinstance(delta, Waiting):
                 yield delta
                 continue
             if not pieces:
-                timings["first_token"] = time.perf_counter() - started
+                timings[mark] = time.perf_counter() - started
             pieces.append(delta)
             yield delta
-        raw = "".join(pieces).strip()
-        yield finish(self.verify(raw, standalone, passages, language, history or []), self._count_tokens(messages), raw)
+        return "".join(pieces).strip()
 
     def verify(
         self,
@@ -401,7 +444,9 @@ class Assistant:
 
     def messages(self, question: str, passages: Sequence[Passage], language: str) -> list[Message]:
         """The system message, then what this question needs: the selected sentences of each passage, numbered [n]."""
-        excerpts = self.context.select(question, passages, language)
+        return self._messages(question, self.context.select(question, passages, language), language)
+
+    def _messages(self, question: str, excerpts: Sequence[Excerpt], language: str) -> list[Message]:
         user = self.prompts.answer_user.format(
             passages=passage_lines([(e.rank, e.text) for e in excerpts]),
             question=question,

@@ -123,6 +123,8 @@ def main() -> None:
         if a is None:
             continue
         calls = backend.calls[marks[k] : marks[k + 1]]
+        reread = a.second_draft is not None  # the last call read the whole passages again
+        first_answer = calls[-2] if reread and len(calls) > 1 else calls[-1] if calls else None
         rows.append(
             {
                 "id": r.question.id,
@@ -134,8 +136,10 @@ def main() -> None:
                 "total_s": round(a.timings.get("total", 0.0), 3),
                 "prompt_tokens": a.prompt_tokens,
                 "evaluated_tokens": sum(int(c["prompt_tokens"]) for c in calls),
-                "answer_evaluated_tokens": int(calls[-1]["prompt_tokens"]) if calls else 0,
+                "answer_evaluated_tokens": int(first_answer["prompt_tokens"]) if first_answer else 0,
                 "llama_calls": len(calls),
+                "reread": reread,
+                "reread_evaluated_tokens": int(calls[-1]["prompt_tokens"]) if reread and calls else 0,
                 "abstained": a.abstained,
                 "answer": a.text,
             }
@@ -156,7 +160,12 @@ def main() -> None:
             "load_average_after": load_average(),
             "llama_cpp": llama_build_report(),
             "model": settings.llm_model,
-            "settings": {**llama.settings(), "top_k": settings.top_k, "context_chars": settings.context_chars},
+            "settings": {
+                **llama.settings(),
+                "top_k": settings.top_k,
+                "context_chars": settings.context_chars,
+                "reread_whole": settings.reread_whole,
+            },
             "questions": f"{args.questions.name} ({args.split}, {len(golden)})",
             "model_load_seconds": round(load_s, 2),
             "warm_up": {"seconds": round(warm_s, 2), "system_tokens_evaluated": system_tokens},
@@ -164,6 +173,8 @@ def main() -> None:
             "first_token_seconds": stat("first_token_s", asked),
             "first_token_seconds_without_follow_ups": stat("first_token_s", single),
             "total_seconds": stat("total_s", asked),
+            "total_seconds_of_rereads": stat("total_s", [r for r in asked if r["reread"]]),
+            "rereads": sum(1 for r in asked if r["reread"]),
             "prompt_tokens": stat("prompt_tokens", asked),
             "evaluated_prompt_tokens": stat("answer_evaluated_tokens", asked),
             "evaluated_prompt_tokens_with_rewrite": stat("evaluated_tokens", asked),

@@ -25,7 +25,7 @@ import gradio as gr
 
 from assistant.errors import AnsweringError
 from assistant.model_queue import GenerationCancelled, Waiting
-from assistant.pipeline import Answer, Retrieved
+from assistant.pipeline import Answer, Rereading, Retrieved
 from assistant.text import normalize
 from index.errors import IndexingError
 from index.render import RenderedPage, RenderError
@@ -175,6 +175,10 @@ def conversation(history: list[dict[str, Any]] | None) -> list[dict[str, str]]:
 
 SEARCHING = "⏳ Recherche dans les documents…"
 STOPPED = "\n\n_⏹ Réponse arrêtée._"
+REREADING = {
+    "fr": "🔎 Ce brouillon n'est pas étayé par les extraits lus : le modèle relit les passages entiers…",
+    "en": "🔎 That draft is not supported by the excerpts read: the model is reading the whole passages…",
+}
 
 Conversation = dict[str, Any]  # the page's open conversation: {"id": str | None, "title": str, "turns": [turn, ...]}
 ChatUpdate = tuple[list[dict[str, Any]], str, Answer | None, Any, Conversation]
@@ -252,6 +256,9 @@ def respond(
                 answer_msg["content"] = "⏳ …"
             elif isinstance(item, Waiting):
                 answer_msg["content"] = waiting_markdown(item.position, language)
+            elif isinstance(item, Rereading):  # the draft shown so far is not the answer: clear it
+                raw = ""
+                answer_msg["content"] = REREADING.get(language, REREADING["fr"])
             elif isinstance(item, Answer):
                 final = item
                 continue

@@ -18,7 +18,7 @@ from typing import Any
 from assistant.config import Settings
 from assistant.llm import make_backend
 from assistant.model_queue import Waiting
-from assistant.pipeline import Answer, Assistant, Retrieved
+from assistant.pipeline import Answer, Assistant, Rereading, Retrieved
 from assistant.retrieval import EmptyIndexError, Retriever
 from index.embeddings import SentenceTransformerEmbedder
 from index.render import RenderedPage, RenderError, render_page
@@ -187,7 +187,7 @@ class WebService:
         sources: Sequence[str] | None = None,
         session: str | None = None,
         user: str | None = None,
-    ) -> Iterator[Retrieved | Waiting | str | Answer]:
+    ) -> Iterator[Retrieved | Waiting | Rereading | str | Answer]:
         """Answer through the one model queue; ``cancel(session)`` stops it and frees the model."""
         cancel = threading.Event()
         key = session or ""

@@ -75,6 +75,7 @@ class QuestionResult:
             out.update(
                 answer=a.text,
                 draft=a.draft,
+                second_draft=a.second_draft,
                 abstained=a.abstained,
                 abstention_reason=a.reason,
                 answer_language=detect_language(a.text),
@@ -283,6 +284,8 @@ def write_report(
             lines.append(f"- réponse : {a.text}")
             if a.draft and a.draft != a.text:
                 lines.append(f"- brouillon du modèle : {a.draft}")
+            if a.second_draft is not None:
+                lines.append(f"- second brouillon (passages entiers) : {a.second_draft}")
             if a.relevance is not None:
                 rel = a.relevance
                 missing = f", absents : {', '.join(rel.missing)}" if rel.missing else ""

@@ -67,6 +67,11 @@ class ReplayAnswerer:
             self.backend.queue.append(standalone.removesuffix(suffix) if standalone.endswith(suffix) else "")
         weak = record.get("abstention_reason") == "weak-retrieval"
         self.backend.queue.append("" if weak else record["draft"])
+        second = record.get("second_draft")
+        if second is not None:
+            self.backend.queue.append(second)
+        # a run that recorded no second draft (none was asked, or an older run) cannot replay a reread
+        self.assistant.reread_whole = second is not None
         answer = self.assistant.ask(question, history)
         timings = {**answer.timings, **{k: float(v) for k, v in record.get("timings", {}).items()}}
         return dataclasses.replace(answer, timings=timings)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.context import ContextSelector
-from assistant.pipeline import Answer, Assistant, QuestionError, Retrieved, is_refusal
+from assistant.context import ContextSelector, sentence_spans
+from assistant.pipeline import Answer, Assistant, QuestionError, Rereading, Retrieved, is_refusal
 from assistant.prompts import PromptError, load_prompts, parse_passages, passage_lines, quote_passage
 from assistant.retrieval import EmptyIndexError, Retriever, drop_near_duplicates, fuse
 from assistant.text import split_sentences, tokenize
@@ -115,10 +115,11 @@ def test_model_refusal_is_an_abstention_with_closest_sources(retriever: Retrieve
 
 
 def test_unsupported_answer_becomes_an_abstention(retriever: Retriever) -> None:
-    backend = ScriptedBackend(["Le salaire moyen est de 10 000 yuans par mois."])
+    backend = ScriptedBackend(["Le salaire moyen est de 10 000 yuans par mois."] * 2)
     answer = make(retriever, backend).ask("Quel est le salaire moyen d'un infirmier en Chine ?")
     assert answer.abstained and answer.reason == "unsupported"
     assert "10 000" not in answer.text
+    assert len(backend.calls) == 2, "written again from the whole passages, unsupported again"
 
 
 def test_an_unverified_draft_may_give_way_to_a_checked_quote(retriever: Retriever) -> None:
@@ -198,7 +199,9 @@ def test_documents_are_passed_as_data_not_instructions(retriever: Retriever) -> 
 
 def test_english_question_asks_for_an_english_answer(retriever: Retriever) -> None:
     backend = ScriptedBackend(["The agreement was signed in 1993 [1]."])
-    answer = make(retriever, backend).ask("When was the intergovernmental agreement between Vietnam and France signed?")
+    answer = make(retriever, backend, reread_whole=False).ask(
+        "When was the intergovernmental agreement between Vietnam and France signed?"
+    )
     assert "Answer in English" in backend.calls[0][1]["content"]
     assert answer.language == "en"
 
@@ -206,7 +209,7 @@ def test_english_question_asks_for_an_english_answer(retriever: Retriever) -> No
 def test_every_request_starts_with_the_same_system_message(retriever: Retriever) -> None:
     """llama.cpp reuses the evaluated prefix shared with the previous request: it must not depend on the question."""
     backend = ScriptedBackend(["L'Accord a été signé en 1993 [1].", "The agreement was signed in 1993 [1]."])
-    assistant = make(retriever, backend)
+    assistant = make(retriever, backend, reread_whole=False)
     assistant.ask("En quelle année l'Accord intergouvernemental a-t-il été signé ?")
     assistant.ask("When was the intergovernmental agreement signed?")
     assert backend.calls[0][0] == backend.calls[1][0]
@@ -401,3 +404,46 @@ def test_a_model_server_may_write_several_answers_at_once_the_embedded_model_one
     for t in askers:
         t.join(10)
     assert most[0] == 2, "two answers were written at the same time"
+
+
+def test_a_draft_the_excerpts_do_not_support_is_written_again_from_the_whole_passages(retriever: Retriever) -> None:
+    """The shortening may leave out the sentence that holds the answer: the model reads the passages whole once more."""
+    question = "En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?"
+    backend = ScriptedBackend(["L'accord a été signé en 1987 [1].", "L'Accord intergouvernemental a été signé en 1993 [1]."])
+    items = list(make(retriever, backend, context=ContextSelector(budget=1)).stream(question))
+    [reread] = [i for i in items if isinstance(i, Rereading)]
+    assert len(reread.unsupported) == 1 and "1987" in reread.unsupported[0]
+    final = items[-1]
+    assert isinstance(final, Answer) and not final.abstained and "1993" in final.text
+    assert final.draft == "L'accord a été signé en 1987 [1]." and final.second_draft and "1993" in final.second_draft
+    first_prompt, second_prompt = backend.calls[0][1]["content"], backend.calls[1][1]["content"]
+    sentences = [p.text[a:b] for p in final.passages for a, b in sentence_spans(p.text)]
+    assert any(x not in first_prompt for x in sentences), "the first draft read excerpts"
+    assert all(x in second_prompt for x in sentences), "the second draft read every sentence of the passages"
+    after = items[items.index(reread) + 1 :]
+    assert "".join(i for i in after if isinstance(i, str)).strip() == final.second_draft, "the second draft streams too"
+    assert final.timings["first_token"] < final.timings["reread"] < final.timings["total"]
+
+
+def test_no_second_draft_when_it_cannot_help_or_is_turned_off(retriever: Retriever) -> None:
+    question = "En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?"
+    wrong = "L'accord a été signé en 1987 [1]."
+    cases = [
+        ({"context": ContextSelector(budget=0)}, wrong, "unsupported"),  # the model already read everything
+        ({"context": ContextSelector(budget=1), "reread_whole": False}, wrong, "unsupported"),
+        ({"context": ContextSelector(budget=1)}, "Je ne trouve pas cette information dans les documents.", "model-refusal"),
+    ]
+    for kwargs, reply, reason in cases:
+        backend = ScriptedBackend([reply])
+        items = list(make(retriever, backend, **kwargs).stream(question))
+        final = items[-1]
+        assert isinstance(final, Answer) and final.abstained and final.reason == reason, kwargs
+        assert not any(isinstance(i, Rereading) for i in items) and len(backend.calls) == 1 and final.second_draft is None
+
+
+def test_a_second_draft_that_fails_too_is_an_abstention(retriever: Retriever) -> None:
+    question = "En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?"
+    backend = ScriptedBackend(["L'accord a été signé en 1987 [1].", "L'accord a été signé en 1988 [1]."])
+    answer = make(retriever, backend, context=ContextSelector(budget=1)).ask(question)
+    assert answer.abstained and answer.reason == "unsupported" and len(backend.calls) == 2
+    assert "1987" not in answer.text and "1988" not in answer.text

@@ -18,6 +18,7 @@ import pytest
 from gradio.utils import get_type_hints
 
 from assistant.config import Settings
+from assistant.context import ContextSelector
 from assistant.pipeline import Answer, Assistant
 from assistant.retrieval import Retriever
 from index.state import IndexState
@@ -342,3 +343,22 @@ def test_an_admin_rebuild_shows_ocr_progress_page_by_page(tmp_path: Path, docs: 
     report_md, _, _ = h.rebuild(service, request("alice"), Recorder())  # type: ignore[arg-type]
     assert "scan.pdf" in report_md and "échec" not in report_md
     assert "OCR : scan.pdf, page 1/1" in shown, shown
+
+
+def test_a_reread_clears_the_draft_shown_and_the_answer_is_the_second(tmp_path: Path, docs: Path) -> None:
+    """The first draft streamed on screen is not the answer once the checks refuse it: the chat says so and clears it."""
+    replies = ["L'accord a été signé en 1987 [1].", "L'Accord intergouvernemental a été signé en 1993 [1]."]
+    service = build_service(tmp_path, docs, ScriptedBackend(replies), users=False)
+    service.assistant.context = ContextSelector(budget=1)
+    shown = [
+        (u[0][-1]["content"], u[2])
+        for u in h.respond(
+            service, "En quelle année l'Accord intergouvernemental a-t-il été signé ?", [], None, None, request(None)
+        )
+    ]
+    texts = [t for t, _ in shown]
+    notice = next(i for i, t in enumerate(texts) if t.startswith("🔎"))
+    assert any("1987" in t for t in texts[:notice]), "the first draft streamed"
+    assert not any("1987" in t for t in texts[notice:]), "and is gone after the notice"
+    final = shown[-1][1]
+    assert final is not None and not final.abstained and "1993" in final.text and "1993" in texts[-1]
