@@ -107,7 +107,7 @@ class Settings(IndexSettings):
         "held-out questions it answers more and abstains less (measured, see README).",
     )
     reread_whole: bool = Field(
-        True,
+        False,
         description="When the draft fails the citation checks, have the model read the whole passages and write "
         "once more (the shortening may have left out the supporting sentence; measured, see README).",
     )

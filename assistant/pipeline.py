@@ -169,7 +169,7 @@ class Assistant:
         max_answer_tokens: int = 320,
         drop_unsupported: bool = False,
         quote_when_unverified: bool = False,
-        reread_whole: bool = True,
+        reread_whole: bool = False,
         similarity: Similarity | None = None,
         relevance_rule: RelevanceRule | None = None,
         context: ContextSelector | None = None,

@@ -116,7 +116,13 @@ def test_model_refusal_is_an_abstention_with_closest_sources(retriever: Retrieve
 
 def test_unsupported_answer_becomes_an_abstention(retriever: Retriever) -> None:
     backend = ScriptedBackend(["Le salaire moyen est de 10 000 yuans par mois."] * 2)
-    answer = make(retriever, backend).ask("Quel est le salaire moyen d'un infirmier en Chine ?")
+    assert (
+        make(retriever, ScriptedBackend(["Le salaire moyen est de 10 000 yuans par mois."]))
+        .ask("Quel est le salaire moyen d'un infirmier en Chine ?")
+        .reason
+        == "unsupported"
+    ), "off by default: one call"
+    answer = make(retriever, backend, reread_whole=True).ask("Quel est le salaire moyen d'un infirmier en Chine ?")
     assert answer.abstained and answer.reason == "unsupported"
     assert "10 000" not in answer.text
     assert len(backend.calls) == 2, "written again from the whole passages, unsupported again"
@@ -226,7 +232,7 @@ def test_the_model_reads_excerpts_but_citations_check_whole_passages(retriever: 
     left_out = [s for s in split_sentences(source.text) if s not in shown.text and len(tokenize(s)) > 3]
     assert left_out, "the passage was cut for the model"
     backend = ScriptedBackend([f"{left_out[0]} [{source.rank}]"])
-    answer = make(retriever, backend, context=ContextSelector(budget=1)).ask(question)
+    answer = make(retriever, backend, context=ContextSelector(budget=1), reread_whole=True).ask(question)
     prompt = backend.calls[0][1]["content"]
     assert left_out[0] not in prompt and f"[{source.rank}] " in prompt
     assert not answer.abstained and answer.citations[0].n == source.rank, "numbering unchanged"
@@ -410,7 +416,7 @@ def test_a_draft_the_excerpts_do_not_support_is_written_again_from_the_whole_pas
     """The shortening may leave out the sentence that holds the answer: the model reads the passages whole once more."""
     question = "En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?"
     backend = ScriptedBackend(["L'accord a été signé en 1987 [1].", "L'Accord intergouvernemental a été signé en 1993 [1]."])
-    items = list(make(retriever, backend, context=ContextSelector(budget=1)).stream(question))
+    items = list(make(retriever, backend, context=ContextSelector(budget=1), reread_whole=True).stream(question))
     [reread] = [i for i in items if isinstance(i, Rereading)]
     assert len(reread.unsupported) == 1 and "1987" in reread.unsupported[0]
     final = items[-1]
@@ -429,9 +435,13 @@ def test_no_second_draft_when_it_cannot_help_or_is_turned_off(retriever: Retriev
     question = "En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?"
     wrong = "L'accord a été signé en 1987 [1]."
     cases = [
-        ({"context": ContextSelector(budget=0)}, wrong, "unsupported"),  # the model already read everything
+        ({"context": ContextSelector(budget=0), "reread_whole": True}, wrong, "unsupported"),  # the model already read everything
         ({"context": ContextSelector(budget=1), "reread_whole": False}, wrong, "unsupported"),
-        ({"context": ContextSelector(budget=1)}, "Je ne trouve pas cette information dans les documents.", "model-refusal"),
+        (
+            {"context": ContextSelector(budget=1), "reread_whole": True},
+            "Je ne trouve pas cette information dans les documents.",
+            "model-refusal",
+        ),
     ]
     for kwargs, reply, reason in cases:
         backend = ScriptedBackend([reply])
@@ -444,6 +454,6 @@ def test_no_second_draft_when_it_cannot_help_or_is_turned_off(retriever: Retriev
 def test_a_second_draft_that_fails_too_is_an_abstention(retriever: Retriever) -> None:
     question = "En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?"
     backend = ScriptedBackend(["L'accord a été signé en 1987 [1].", "L'accord a été signé en 1988 [1]."])
-    answer = make(retriever, backend, context=ContextSelector(budget=1)).ask(question)
+    answer = make(retriever, backend, context=ContextSelector(budget=1), reread_whole=True).ask(question)
     assert answer.abstained and answer.reason == "unsupported" and len(backend.calls) == 2
     assert "1987" not in answer.text and "1988" not in answer.text

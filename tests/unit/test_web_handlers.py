@@ -350,6 +350,7 @@ def test_a_reread_clears_the_draft_shown_and_the_answer_is_the_second(tmp_path: 
     replies = ["L'accord a été signé en 1987 [1].", "L'Accord intergouvernemental a été signé en 1993 [1]."]
     service = build_service(tmp_path, docs, ScriptedBackend(replies), users=False)
     service.assistant.context = ContextSelector(budget=1)
+    service.assistant.reread_whole = True
     shown = [
         (u[0][-1]["content"], u[2])
         for u in h.respond(
