@@ -11,6 +11,9 @@ from assistant.evaluation.golden import GoldenSetError, answer_matches, load_gol
 from assistant.text import normalize
 from tests.conftest import GOLDEN, SHARED_EVAL
 
+FRESH = GOLDEN.parent / "fresh.jsonl"  # written without reading the code, over documents/
+REAL_FRESH = GOLDEN.parent / "real-fresh.jsonl"  # the same, over the real-document benchmark corpus
+
 
 def test_normalization_follows_the_format() -> None:
     assert normalize("Huê") == "hue"
@@ -63,7 +66,7 @@ def test_malformed_lines_are_named_and_the_rest_kept(tmp_path: Path) -> None:
     assert "--keep-going" in str(err.value)
 
 
-@pytest.mark.parametrize("path", [GOLDEN, SHARED_EVAL])
+@pytest.mark.parametrize("path", [GOLDEN, SHARED_EVAL, FRESH, REAL_FRESH])
 def test_shipped_golden_sets_are_valid(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path} not present")
@@ -107,3 +110,20 @@ def test_an_explicit_split_field_pins_a_question() -> None:
         for i in range(6)
     ]
     assert "q0" in {q.id for q in split_golden(qs, "tune")}
+
+
+@pytest.mark.parametrize("path", [FRESH, REAL_FRESH])
+def test_fresh_sets_are_pinned_halves_with_many_unanswerable_questions(path: Path) -> None:
+    questions = load_golden(path)
+    assert all(q.split in ("tune", "test") for q in questions), "each question is pinned to its half"
+    for half in ("tune", "test"):
+        part = [q for q in questions if q.split == half]
+        assert sum(not q.answerable for q in part) >= 0.4 * len(part), half
+        assert {q.category for q in part} == {q.category for q in questions}, half
+
+
+def test_fresh_evidence_is_in_the_sample_documents() -> None:
+    documents = [normalize(p.read_text(encoding="utf-8")) for p in sorted((GOLDEN.parents[2] / "documents").glob("*.txt"))]
+    for q in load_golden(FRESH):
+        for phrase in q.evidence:
+            assert any(normalize(phrase) in d for d in documents), (q.id, phrase)
