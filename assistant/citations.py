@@ -141,6 +141,93 @@ def numbers_in(text: str) -> set[str]:
     return set(_numbers_cached(text))
 
 
+# Words that give a quantity or a time without digits ("deux", "en mars", "des milliers", "twice").
+_FIGURE_WORDS = frozenset(
+    fold(w)
+    for w in [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "printemps",
+        "été",
+        "automne",
+        "hiver",
+        "spring",
+        "summer",
+        "autumn",
+        "fall",
+        "winter",
+        "deux",
+        "zéro",
+        "two",
+        "zero",
+        "none",
+        "once",
+        "twice",
+        "double",
+        "moitié",
+        "half",
+        "dizaine",
+        "dizaines",
+        "douzaine",
+        "vingtaine",
+        "trentaine",
+        "quarantaine",
+        "cinquantaine",
+        "centaine",
+        "centaines",
+        "millier",
+        "milliers",
+        "million",
+        "millions",
+        "milliard",
+        "milliards",
+        "dozen",
+        "dozens",
+        "hundreds",
+        "thousands",
+        "billion",
+        "billions",
+        "décennie",
+        "décennies",
+        "siècle",
+        "siècles",
+        "decade",
+        "decades",
+        "century",
+        "centuries",
+    ]
+)
+
+
+def gives_figure(sentence: str) -> bool:
+    """Whether the sentence gives a quantity or a time: digits, a number or month written out, "des milliers"."""
+    if re.search(r"\d", sentence):
+        return True
+    return bool(numbers_in(sentence)) or any(w in _FIGURE_WORDS for w in re.findall(r"[\w']+", fold(sentence)))
+
+
 def lowercase_words(*texts: str) -> set[str]:
     """Accent-folded words that appear in lower case somewhere in the texts (so they are common words)."""
     return {fold(w) for t in texts for w in _WORD.findall(t) if w[0].islower()}
@@ -151,18 +238,29 @@ def _as_name(word: str) -> str:
     return re.sub(r"^(l|d|qu)'", "", folded)
 
 
+_ELIDED = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
+
+
 def proper_names(sentence: str, common: set[str] | frozenset[str] = frozenset()) -> set[str]:
     """Capitalized words, accent-folded (names, places, acronyms).
 
+    A word in capitals is an acronym, and so a name, even when it spells a stop word
+    ("the WHO definition" names the WHO), unless most of the sentence is in capitals; it is
+    kept in capitals, for it must be found in capitals ("Who ?" is not the WHO).
     The first word of the sentence counts too, unless it is a common word: a stop word,
     or a word that ``common`` (words seen in lower case) holds. "Macron a signé" names Macron.
     """
     words = _WORD.findall(sentence)
+    shouted = sum(w.isupper() for w in words) > len(words) / 2  # a heading or a question in capitals
     out = set()
     for i, word in enumerate(words):
-        if not word[0].isupper():
+        word = _ELIDED.sub("", word)  # "l'OMS", "d'Emmanuel": the name after the elision
+        if not word or not word[0].isupper():
             continue
         folded = _as_name(word)
+        if not shouted and len(word) >= 2 and word.isupper() and folded.isalpha():
+            out.add(folded.upper())  # an acronym is a name even when it spells a common word (WHO, UE, OMS)
+            continue
         if len(folded) <= 2 or folded in stopwords() or folded in _ENGLISH_CAPITALIZED:
             continue
         if i == 0 and not word.isupper() and (folded in common or fold(word) in common):
@@ -177,13 +275,24 @@ def strip_markers(text: str) -> tuple[str, list[int]]:
 
 
 @text_cache
+def _capital_words(text: str) -> frozenset[str]:
+    """The words of the text written in capitals, without accents ("AP-HP" gives AP and HP)."""
+    return frozenset(w for w in (_as_name(w).upper() for w in _WORD.findall(text) if w.isupper()) if w.isalpha())
+
+
+@text_cache
 def _folded_words(text: str) -> tuple[str, frozenset[str]]:
     folded = fold(text)
     return folded, frozenset(re.findall(r"[\w\-]+", folded))
 
 
 def holds_name(name: str, text: str, across_languages: bool = False) -> bool:
-    """The name is in the text; across languages, a close spelling will do (China: Chine, Japan: Japon)."""
+    """The name is in the text; across languages, a close spelling will do (China: Chine, Japan: Japon).
+
+    An acronym (a name in capitals) must be in the text in capitals, as a word of its own.
+    """
+    if name.isupper():
+        return name in _capital_words(text)
     folded, words = _folded_words(text)
     if name in words or name in folded:
         return True
@@ -366,18 +475,44 @@ def _abbreviated(unit: str, number: str, text: str) -> bool:
     return False
 
 
-def numbers_in_context(sentence: str, passage_text: str, context: str = "", similarity: Similarity | None = None) -> bool:
+def _constrained(parts: Sequence[str], i: int, number: str, constraints: set[str]) -> bool:
+    """The figure's passage sentence holds the question's figures (a year, a date), or a sentence next to it does.
+
+    A neighbour counts only when it has no figure but those ("Le 23 octobre 2025 marque un
+    tournant. Ce jour-là, …"), and only when the figure's own sentence gives no other year:
+    "en 2014, 50 médecins" is not about 2013, whatever the sentence before says.
+    """
+    own = numbers_in(parts[i])
+    if constraints <= own:
+        return True
+    if any(_YEAR.fullmatch(n) for n in own - constraints - {number}):
+        return False
+    near = set(own)
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(parts) and numbers_in(parts[j]) <= constraints:
+            near |= numbers_in(parts[j])
+    return constraints <= near
+
+
+def numbers_in_context(
+    sentence: str, passage_text: str, context: str = "", similarity: Similarity | None = None, title: str = ""
+) -> bool:
     """Each number the answer brings sits in a passage sentence about the same thing as its clause.
 
     Catches a real figure attached to the wrong fact (18 advisers where the passage says 10):
     the passage sentence that holds the figure must hold what it counts ("18 clubs" is not
-    "18 CAS"), and about half of the claim's words around it.
+    "18 CAS"), and about half of the claim's words around it; and the question's own figures
+    that the claim repeats (a year) must be those of one of its figures ("183 milliards en
+    2020" where the passage says 183 milliards in 2024 and names 2020 for something else).
     """
     given = numbers_in(context)
     own = numbers_in(sentence) - given
     if not own:
         return True
     parts = split_sentences(passage_text) or [passage_text]
+    # the question's own figures that the claim repeats ("en 2020"): its constraints, which must
+    # be those of the passage's figure, not of a figure beside it (183 milliards "en 2024")
+    constraints = (numbers_in(sentence) & given) - numbers_in(title)
     passage_words = set(tokenize(passage_text))
     clauses = _number_clauses(sentence, given)
     counted = counted_words(sentence)
@@ -388,6 +523,8 @@ def numbers_in_context(sentence: str, passage_text: str, context: str = "", simi
         holders = [i for i, part in enumerate(parts) if number in numbers_in(part)]
         if not holders:
             continue  # the figure spans two sentences of the passage: nothing to compare
+        if constraints and any(_constrained(parts, i, number, constraints) for i in holders):
+            constraints = set()  # one of the claim's figures carries them: "trois postes dans les années 1960"
         in_passage = clauses.get(number, everything) & passage_words
         if not cross_language:
             unit = counted.get(number)
@@ -406,7 +543,8 @@ def numbers_in_context(sentence: str, passage_text: str, context: str = "", simi
             sims = sims if sims is not None else similarity(sentence, parts)
             if max(sims[i] for i in holders) < max(sims) - NUMBER_SIMILARITY_MARGIN:
                 return False
-    return True
+    located = any(number in numbers_in(part) for number in own for part in parts)
+    return not (constraints and located)
 
 
 def lexical_support(sentence: str, passage_text: str, context: str = "") -> float:
@@ -482,7 +620,7 @@ def check_sentence(
     def factual(n: int) -> bool:
         p = given[n]
         return facts_hold(sentence, p.text, context, document_of(p, documents), common, similarity) and numbers_in_context(
-            sentence, p.text, context, similarity
+            sentence, p.text, context, similarity, p.title
         )
 
     def lexical(n: int) -> float:

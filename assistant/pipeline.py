@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.citations import CheckedSentence, Citation, Similarity, cite, numbers_in, render
+from assistant.citations import CheckedSentence, Citation, Similarity, cite, gives_figure, numbers_in, render
 from assistant.config import Settings
 from assistant.context import ContextSelector, Excerpt, sentence_spans
 from assistant.errors import AnsweringError
@@ -142,6 +142,18 @@ def _shortened(excerpts: Sequence[Excerpt], passages: Sequence[Passage]) -> bool
 def is_refusal(sentence: str) -> bool:
     """Whether the model said the documents do not answer (not merely a negative fact: "l'accord ne contient pas...")."""
     return _REFUSALS.search(normalize(sentence)) is not None
+
+
+def keeps_the_question(question: str, rewritten: str, previous: str) -> bool:
+    """Whether a follow-up's rewrite still asks what the follow-up asked.
+
+    A small model sometimes hands back the previous question ("Depuis quand occupe-t-il ce
+    poste ?" rewritten as "Qui est le président de la FHAC ?"): the rewrite must not be the
+    previous question, and must still ask for a figure or a date when the follow-up did.
+    """
+    if normalize(rewritten).rstrip(" ?") == normalize(previous).rstrip(" ?"):
+        return False
+    return asks_for_figure(rewritten) or not asks_for_figure(question)
 
 
 def embedding_similarity(embedder: Embedder) -> Similarity:
@@ -344,13 +356,16 @@ class Assistant:
             return self.abstain(language, "model-refusal")
         corpus = self.corpus()
         checked, citations = cite(draft, passages, self.similarity, question, corpus.documents)
-        if not any(s.supported and s.claims for s in checked):
+        claims = [s for s in checked if s.claims]
+        if not claims or not claims[0].supported:  # the answer comes first: "…est Zhang X. ⚠ Elle a été inaugurée en 2025."
             if self.quote_when_unverified:
                 return self.quote_instead(question, focus, passages, language, checked)
             return self.abstain(language, "unsupported", checked)
         relevance = assess(focus, [p for p in passages if p.rank in {c.n for c in citations}], corpus, self.similarity)
         if not self.relevance_rule.addresses(relevance):
             return self.abstain(language, "off-topic", checked, relevance)
+        if asks_for_figure(focus) and not any(gives_figure(s.text) for s in checked if s.supported and s.claims):
+            return self.abstain(language, "no-figure", checked, relevance)  # "Depuis quand ?" answered without a date
         return Verdict(render(checked, self.drop_unsupported, language), citations, False, "", checked, relevance)
 
     def quote_instead(
@@ -434,6 +449,7 @@ class Assistant:
             or len(rewritten) > 400
             or is_refusal(rewritten)
             or rewritten.startswith(("Conversation", "Dernière question"))
+            or not keeps_the_question(question, rewritten, previous[-1])
         ):
             return fallback
         # keep the conversation's words too: a weak rewrite must not lose the topic

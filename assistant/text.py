@@ -158,9 +158,17 @@ def detect_language(text: str) -> str:
     return "en" if en > fr else "fr"
 
 
-_FIGURE_QUESTION = re.compile(r"\b(combien|quand|quelle ann[ée]e|en quelle|how many|how much|when|what year)\b")
+# "Combien", "quelle année", "how many"... ask for a figure wherever they stand; "quand" and "when"
+# only at the start of the question (or of "Et quand…", "Depuis quand…") or at its end ("…signé
+# quand ?"): elsewhere they are conjunctions ("…quand je fais le ménage, quel fichier ?").
+_FIGURE_QUESTION = re.compile(
+    r"\b(combien|quelle? (?:ann[ée]e|date|[âa]ge|durée|duree|époque|epoque|mois|siècle|siecle)|quel [âa]ge|"
+    r"how (?:many|much|long|old)|what (?:year|date|age|month))\b"
+    r"|^\W*(?:(?:et|and|mais|but)\s+)?(?:(?:depuis|jusqu'à|jusqu’à|à partir de|since|until)\s+)?(?:quand|when)\b"
+    r"|\b(?:quand|when)\s*\?\s*$"
+)
 
 
 def asks_for_figure(question: str) -> bool:
-    """Whether the question asks for a number or a date ("Combien…", "Quand…", "How many…")."""
-    return _FIGURE_QUESTION.search(question.lower()) is not None
+    """Whether the question asks for a number or a date ("Combien…", "Quand…", "Depuis quelle année…", "How many…")."""
+    return any(_FIGURE_QUESTION.search(part) for part in re.split(r"(?<=\?)\s+", question.strip().lower()))

@@ -312,3 +312,60 @@ def test_a_word_of_the_claim_is_found_in_its_plural() -> None:
     question = "Combien d'implantations comptent les services économiques de la Direction générale du Trésor ?"
     claim = "Il y a 29 implantations dans le service économique de la Direction générale du Trésor [1]."
     assert cite(claim, [slide], question=question)[0][0].supported
+
+
+def test_an_acronym_is_a_name_found_only_in_capitals() -> None:
+    from assistant.citations import holds_name
+
+    assert proper_names("What is the WHO definition of telemedicine?") == {"WHO"}, "WHO is not the stop word who"
+    assert not holds_name("WHO", "When ?\nWho ?\nHealth professionals"), "a slide's « Who ? » is not the WHO"
+    assert holds_name("HP", "l'Assistance Publique – Hôpitaux de Paris (AP-HP)")
+    assert proper_names("La coopération avec l'OMS et d'Emmanuel Macron") == {"OMS", "emmanuel", "macron"}, (
+        "a name after an elision is a name"
+    )
+
+
+def test_the_question_s_year_must_be_that_of_the_figure() -> None:
+    market = passage(
+        1,
+        "• 183 milliards de dollars pour les dispositifs médicaux en 2024, avec une croissance annuelle de 15 % ;\n\n"
+        "• 2 200 milliards de yuans investis dans la santé en 2025 ;\n\n"
+        "• une hausse de 30 % des exportations françaises vers la Chine depuis 2020.",
+    )
+    wrong = "Le marché des dispositifs médicaux était de 183 milliards de dollars en 2020 [1]."
+    checked, _ = cite(wrong, [market], question="Quel était le montant du marché des dispositifs médicaux en 2020 ?")
+    assert not checked[0].supported, "2020 is in the passage, but not with 183 milliards"
+    right = "Le marché des dispositifs médicaux était de 183 milliards de dollars en 2024 [1]."
+    checked, _ = cite(right, [market], question="Quel était le montant du marché des dispositifs médicaux en 2024 ?")
+    assert checked[0].supported
+
+
+def test_the_question_s_date_may_sit_in_the_sentence_before_the_figure() -> None:
+    surgery = passage(
+        1,
+        "Le 23 octobre 2025 marque un tournant. Ce jour-là, le CHU de Bordeaux réalise une intervention de 20 minutes.",
+    )
+    checked, _ = cite(
+        "L'intervention du 23 octobre 2025 a duré 20 minutes [1].",
+        [surgery],
+        question="Combien de temps a duré l'intervention du 23 octobre 2025 ?",
+    )
+    assert checked[0].supported
+    trained = passage(1, "En 2013, un accord est signé avec Hanoï. En 2014, 50 médecins sont formés à Hanoï.")
+    checked, _ = cite(
+        "En 2013, 50 médecins ont été formés à Hanoï [1].", [trained], question="Combien de médecins formés à Hanoï en 2013 ?"
+    )
+    assert not checked[0].supported, "the figure's own sentence gives another year"
+
+
+def test_figure_questions_and_answers_that_give_one() -> None:
+    from assistant.citations import gives_figure
+    from assistant.text import asks_for_figure
+
+    assert asks_for_figure("Depuis quand occupe-t-il ce poste ?")
+    assert asks_for_figure("En quelle année l'AP-HP a-t-elle été créée ?")
+    assert asks_for_figure("How long did the forum last?")
+    assert not asks_for_figure("En quelle ville se tient le forum ?")
+    assert not gives_figure("Jean-Pierre Boffy, président de la French Healthcare Alliance China.")
+    assert gives_figure("En décembre prochain.") and gives_figure("Depuis deux ans.") and gives_figure("Des milliers.")
+    assert gives_figure("Vingt minutes.") and gives_figure("In 2019.")

@@ -224,7 +224,7 @@ def test_every_request_starts_with_the_same_system_message(retriever: Retriever)
 
 
 def test_the_model_reads_excerpts_but_citations_check_whole_passages(retriever: Retriever) -> None:
-    question = "En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?"
+    question = "Que représente l'Accord intergouvernemental Vietnam–France signé en 1993 ?"
     passages = retriever.retrieve(question, 4).passages
     source = next(p for p in passages if "1993" in p.text)
     excerpts = ContextSelector(budget=1).select(question, passages)
@@ -457,3 +457,43 @@ def test_a_second_draft_that_fails_too_is_an_abstention(retriever: Retriever) ->
     answer = make(retriever, backend, context=ContextSelector(budget=1), reread_whole=True).ask(question)
     assert answer.abstained and answer.reason == "unsupported" and len(backend.calls) == 2
     assert "1987" not in answer.text and "1988" not in answer.text
+
+
+def test_an_answer_whose_first_claim_is_unsupported_is_an_abstention(retriever: Retriever) -> None:
+    """The answer comes first: a true sentence after an invented one does not let the invention stand."""
+    draft = "Le doyen de l'école est Zhang Xianming. L'Accord intergouvernemental a été signé en 1993 [1]."
+    answer = make(retriever, ScriptedBackend([draft])).ask("Qui est le doyen de l'école liée à l'Accord intergouvernemental ?")
+    assert answer.abstained and answer.reason == "unsupported", answer.reason
+    assert "Zhang" not in answer.text
+
+
+def test_a_figure_question_answered_without_a_figure_is_an_abstention(retriever: Retriever) -> None:
+    draft = "Jean-Pierre Boffy est le président de la French Healthcare Alliance China [1]."
+    since = make(retriever, ScriptedBackend([draft])).ask(
+        "Depuis quand le président de la French Healthcare Alliance China est-il en fonction ?"
+    )
+    assert since.abstained and since.reason == "no-figure", (since.reason, since.relevance)
+    who = make(retriever, ScriptedBackend([draft])).ask("Qui est le président de la French Healthcare Alliance China ?")
+    assert not who.abstained and "Boffy" in who.text
+
+
+def test_a_rewrite_that_loses_the_follow_up_is_not_used() -> None:
+    from assistant.pipeline import keeps_the_question
+
+    previous = "Qui est le président de la French Healthcare Alliance China ?"
+    assert not keeps_the_question("Depuis quand occupe-t-il ce poste ?", previous, previous), "the previous question"
+    assert not keeps_the_question("Depuis quand occupe-t-il ce poste ?", "Quel poste occupe Jean-Pierre Boffy ?", previous), (
+        "no longer asks for a date"
+    )
+    assert keeps_the_question(
+        "Depuis quand occupe-t-il ce poste ?", "Depuis quand Jean-Pierre Boffy occupe-t-il le poste de président ?", previous
+    )
+
+
+def test_a_lost_follow_up_falls_back_to_both_questions(retriever: Retriever) -> None:
+    previous = "Qui est le président de la French Healthcare Alliance China ?"
+    backend = ScriptedBackend([previous, "Je ne trouve pas cette information dans les documents."])
+    history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "Jean-Pierre Boffy."}]
+    answer = make(retriever, backend).ask("Depuis quand occupe-t-il ce poste ?", history)
+    assert answer.standalone_question == f"{previous} Depuis quand occupe-t-il ce poste ?"
+    assert "Depuis quand occupe-t-il ce poste ?" in backend.calls[1][1]["content"], "the model is asked the follow-up too"
