@@ -35,17 +35,17 @@ class Settings(IndexSettings):
         description="Abstain when the best passage's dense similarity is below this (calibrated on golden sets).",
     )
     relevance_min_coverage: float = Field(
-        0.65,
+        0.75,
         ge=0,
         le=1,
         description="An answer stands when the cited passages hold this IDF-weighted share of the question's focus words "
         "(calibrated on the tuning half: see README)...",
     )
     relevance_min_similarity: float = Field(
-        0.44, ge=0, le=1, description="...or when the question and a cited passage are this close (dense cosine)."
+        0.46, ge=0, le=1, description="...or when the question and a cited passage are this close (dense cosine)."
     )
     relevance_min_similarity_english: float = Field(
-        0.40, ge=0, le=1, description="Dense cosine a cited passage needs when question and passages differ in language."
+        0.45, ge=0, le=1, description="Dense cosine a cited passage needs when question and passages differ in language."
     )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted, in characters.")
 

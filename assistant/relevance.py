@@ -90,9 +90,9 @@ class Relevance:
 class RelevanceRule:
     """When an answer addresses its question (thresholds calibrated on the tuning half)."""
 
-    min_coverage: float = 0.65  # lexical coverage of the focus in the cited passages...
-    min_similarity: float = 0.44  # ...or, failing that, this dense similarity
-    min_similarity_across_languages: float = 0.40  # English question, French passages: similarity only
+    min_coverage: float = 0.75  # lexical coverage of the focus in the cited passages...
+    min_similarity: float = 0.46  # ...or, failing that, this dense similarity
+    min_similarity_across_languages: float = 0.45  # English question, French passages: similarity only
 
     def addresses(self, r: Relevance) -> bool:
         if r.missing:
