@@ -106,6 +106,7 @@ class CheckedSentence:
     citations: tuple[int, ...]  # passage numbers that support it (verified)
     supported: bool
     claims: bool  # False for sentences with nothing to check ("Voici :")
+    invented: bool = False  # a name or a figure that no passage holds (or holds with another fact)
 
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -130,7 +131,7 @@ def _numbers_cached(text: str) -> frozenset[str]:
     found = _digits(text)
     for language in ("fr", "en"):  # "Vingt minutes", "cinquante accords", "twenty minutes"
         try:
-            found |= _digits(alpha2digit(text, language))
+            found |= _digits(alpha2digit(text, language, threshold=2))
         except (ValueError, RuntimeError):  # a number it cannot parse is read as digits only
             pass
     return frozenset(found)
@@ -261,8 +262,8 @@ def proper_names(sentence: str, common: set[str] | frozenset[str] = frozenset())
         if not shouted and len(word) >= 2 and word.isupper() and folded.isalpha():
             out.add(folded.upper())  # an acronym is a name even when it spells a common word (WHO, UE, OMS)
             continue
-        if len(folded) <= 2 or folded in stopwords() or folded in _ENGLISH_CAPITALIZED:
-            continue
+        if len(folded) <= 2 or folded in stopwords() or folded in _ENGLISH_CAPITALIZED or folded == "oui":
+            continue  # "Oui, …" opens an answer: not a name (the stop word lists have "non", not "oui")
         if i == 0 and not word.isupper() and (folded in common or fold(word) in common):
             continue
         out.add(folded)
@@ -387,7 +388,7 @@ def _as_digits(text: str) -> str:
     from text_to_num import alpha2digit
 
     try:
-        return str(alpha2digit(text, "fr"))
+        return str(alpha2digit(text, "fr", threshold=2))
     except (ValueError, RuntimeError):
         return text
 
@@ -604,16 +605,16 @@ def check_sentence(
     context: str = "",
     documents: Mapping[str, str] | None = None,
     common: set[str] | frozenset[str] = frozenset(),
-) -> tuple[list[int], bool, bool]:
-    """Return (supporting passage numbers, supported, has claims) for one sentence.
+) -> tuple[list[int], bool, bool, bool]:
+    """Return (supporting passage numbers, supported, has claims, invented) for one sentence.
 
     A sentence that only restates the question (no word, no figure of its own, not a
     yes or a no) claims nothing: it is no answer, whatever it cites.
     """
     if not tokenize(sentence) and not numbers_in(sentence):
-        return [], True, False
+        return [], True, False, False
     if context and restates(sentence, context):
-        return [], True, False
+        return [], True, False, False
     given = {p.rank: p for p in passages}
     ordered = [n for n in marked if n in given] + [p.rank for p in passages if p.rank not in marked]
 
@@ -631,7 +632,7 @@ def check_sentence(
     if lexical_ok:
         # keep the model's own choices when they are verified; else the best one
         chosen = [n for n in lexical_ok if n in marked] or [max(lexical_ok, key=lexical)]
-        return chosen, True, True
+        return chosen, True, True, False
     if similarity is not None and holding:
         scores = {}
         for n in holding:
@@ -639,8 +640,8 @@ def check_sentence(
             scores[n] = max(similarity(sentence, parts))
         best = max(scores, key=lambda n: scores[n])
         if scores[best] >= SEMANTIC_SUPPORT:
-            return [best], True, True
-    return [], False, True
+            return [best], True, True, False
+    return [], False, True, not holding
 
 
 def cite(
@@ -663,8 +664,8 @@ def cite(
         text, marked = strip_markers(raw)
         if not text:
             continue
-        numbers, supported, claims = check_sentence(text, marked, passages, similarity, question, documents, common)
-        checked.append(CheckedSentence(text, tuple(numbers), supported, claims))
+        numbers, supported, claims, invented = check_sentence(text, marked, passages, similarity, question, documents, common)
+        checked.append(CheckedSentence(text, tuple(numbers), supported, claims, invented))
         for n in numbers:
             used.setdefault(n, best_quote(text, given[n], similarity))
     citations = [

@@ -357,7 +357,9 @@ class Assistant:
         corpus = self.corpus()
         checked, citations = cite(draft, passages, self.similarity, question, corpus.documents)
         claims = [s for s in checked if s.claims]
-        if not claims or not claims[0].supported:  # the answer comes first: "…est Zhang X. ⚠ Elle a été inaugurée en 2025."
+        # the answer comes first: a name or a figure it invents is not saved by a true sentence after it
+        # ("Le doyen est Zhang X. ⚠ Elle a été inaugurée en 2025."); one merely worded otherwise is flagged
+        if not claims or claims[0].invented or not any(s.supported for s in claims):
             if self.quote_when_unverified:
                 return self.quote_instead(question, focus, passages, language, checked)
             return self.abstain(language, "unsupported", checked)

@@ -21,6 +21,7 @@ def test_numbers_match_across_spacing() -> None:
 
 def test_proper_names_skip_a_common_first_word() -> None:
     assert proper_names("Selon Gilles Angles, l'accord") == {"gilles", "angles"}
+    assert proper_names("Oui, le Vietnam et la France le renouvellent.") == {"vietnam", "france"}, "a yes is no name"
 
 
 def test_facts_must_all_appear() -> None:
@@ -369,3 +370,19 @@ def test_figure_questions_and_answers_that_give_one() -> None:
     assert not gives_figure("Jean-Pierre Boffy, président de la French Healthcare Alliance China.")
     assert gives_figure("En décembre prochain.") and gives_figure("Depuis deux ans.") and gives_figure("Des milliers.")
     assert gives_figure("Vingt minutes.") and gives_figure("In 2019.")
+
+
+def test_deux_is_a_figure_to_check_un_is_not() -> None:
+    assert numbers_in("deux semaines à l'avance") == {"2"}
+    assert numbers_in("une hausse, un accord") == set(), "an article is no figure"
+    holidays = passage(1, "Envoyez un courrier à debian-private avec le sujet [VAC] et donnez la période de vos vacances.")
+    checked, _ = cite("Le développeur annonce ses vacances à debian-private deux semaines à l'avance [1].", [holidays])
+    assert not checked[0].supported, "« deux semaines » is in no passage"
+
+
+def test_an_invented_fact_is_told_from_a_sentence_worded_otherwise() -> None:
+    accord = passage(1, "Le renouvellement de l'accord intergouvernemental qui lie la France et le Vietnam est en cours.")
+    checked, _ = cite("Le doyen de l'école est Zhang Xianming.", [accord])
+    assert not checked[0].supported and checked[0].invented, "a name no passage holds"
+    checked, _ = cite("Oui, la France et le Vietnam envisagent de prolonger leur entente.", [accord])
+    assert not checked[0].supported and not checked[0].invented, "only the wording differs: flagged, not invented"

@@ -465,6 +465,17 @@ def test_an_answer_whose_first_claim_is_unsupported_is_an_abstention(retriever: 
     answer = make(retriever, ScriptedBackend([draft])).ask("Qui est le doyen de l'école liée à l'Accord intergouvernemental ?")
     assert answer.abstained and answer.reason == "unsupported", answer.reason
     assert "Zhang" not in answer.text
+    worded = (
+        "Oui, la France et le Vietnam envisagent de prolonger leur entente. "
+        "Un nouvel Accord intergouvernemental est actuellement en préparation [1]."
+    )
+    kept = make(retriever, ScriptedBackend([worded])).ask(
+        "Un nouvel Accord intergouvernemental Vietnam–France est-il en préparation ?"
+    )
+    assert not kept.abstained and "entente ⚠ (non vérifié" in kept.text, (
+        "a first claim merely worded otherwise is flagged",
+        kept,
+    )
 
 
 def test_a_figure_question_answered_without_a_figure_is_an_abstention(retriever: Retriever) -> None:
