@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -109,18 +110,18 @@ class WebService:
         background (llama.cpp keeps it): the page is up meanwhile, and a question asked
         before it is done waits its turn in the model queue like any other.
         """
+        started = time.perf_counter()
         loads = [
             load
             for part in (self.assistant.retriever.embedder, self.assistant.backend)
             if callable(load := getattr(part, "load", None))
         ]
-        with ThreadPoolExecutor(max_workers=max(1, len(loads)), thread_name_prefix="load") as pool:
+        with ThreadPoolExecutor(max_workers=len(loads) + 1, thread_name_prefix="load") as pool:
+            index = pool.submit(self._preload_index)  # chunks and BM25 load while the models do
             for future in [pool.submit(load) for load in loads]:
                 future.result()  # a model that cannot load says so now, at start
-        try:
-            self.assistant.retriever.snapshot()
-        except Exception:  # an empty index is reported when someone asks; starting must not fail
-            log.warning("no index to preload yet")
+            index.result()
+        log.info("models and index loaded in %.1f s", time.perf_counter() - started)
         self.start_refresher()
         threading.Thread(target=self._read_system_message, name="warm-up", daemon=True).start()
 
@@ -157,11 +158,20 @@ class WebService:
             self._refresher.join(timeout=10)
             self._refresher = None
 
+    def _preload_index(self) -> None:
+        try:
+            self.assistant.retriever.snapshot()
+        except Exception:  # an empty index is reported when someone asks; starting must not fail
+            log.warning("no index to preload yet")
+
     def _read_system_message(self) -> None:
+        started = time.perf_counter()
         try:
             self.assistant.warm_up()
         except Exception:
             log.exception("warm-up of the model failed; the first question will read the system message")
+            return
+        log.info("model warmed up (system message read) in %.1f s", time.perf_counter() - started)
 
     # -- roles ---------------------------------------------------------------
     @property
