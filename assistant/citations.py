@@ -242,14 +242,18 @@ def _as_name(word: str) -> str:
 _ELIDED = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
 
 
-def proper_names(sentence: str, common: set[str] | frozenset[str] = frozenset()) -> set[str]:
+def proper_names(sentence: str, common: set[str] | frozenset[str] = frozenset(), acronyms: bool = False) -> set[str]:
     """Capitalized words, accent-folded (names, places, acronyms).
 
-    A word in capitals is an acronym, and so a name, even when it spells a stop word
-    ("the WHO definition" names the WHO), unless most of the sentence is in capitals; it is
-    kept in capitals, for it must be found in capitals ("Who ?" is not the WHO).
     The first word of the sentence counts too, unless it is a common word: a stop word,
     or a word that ``common`` (words seen in lower case) holds. "Macron a signé" names Macron.
+    A name after an elision counts ("l'OMS", "d'Emmanuel").
+
+    With ``acronyms`` (a question's subject and constraints), a word in capitals is an
+    acronym, and so a name, even when it spells a stop word ("the WHO definition" names the
+    WHO), unless most of the sentence is in capitals; it is kept in capitals, for it must be
+    found in capitals ("Who ?" is not the WHO). An answer's acronyms are checked as other
+    names: an English answer's "IT" has no capitals to match in a French passage.
     """
     words = _WORD.findall(sentence)
     shouted = sum(w.isupper() for w in words) > len(words) / 2  # a heading or a question in capitals
@@ -259,7 +263,7 @@ def proper_names(sentence: str, common: set[str] | frozenset[str] = frozenset())
         if not word or not word[0].isupper():
             continue
         folded = _as_name(word)
-        if not shouted and len(word) >= 2 and word.isupper() and folded.isalpha():
+        if acronyms and not shouted and len(word) >= 2 and word.isupper() and folded.isalpha():
             out.add(folded.upper())  # an acronym is a name even when it spells a common word (WHO, UE, OMS)
             continue
         if len(folded) <= 2 or folded in stopwords() or folded in _ENGLISH_CAPITALIZED or folded == "oui":
@@ -278,7 +282,8 @@ def strip_markers(text: str) -> tuple[str, list[int]]:
 @text_cache
 def _capital_words(text: str) -> frozenset[str]:
     """The words of the text written in capitals, without accents ("AP-HP" gives AP and HP)."""
-    return frozenset(w for w in (_as_name(w).upper() for w in _WORD.findall(text) if w.isupper()) if w.isalpha())
+    words = (_ELIDED.sub("", w) for w in _WORD.findall(text))  # "d’IMPLANET" gives IMPLANET
+    return frozenset(w for w in (_as_name(w).upper() for w in words if w.isupper()) if w.isalpha())
 
 
 @text_cache
@@ -503,17 +508,19 @@ def numbers_in_context(
     Catches a real figure attached to the wrong fact (18 advisers where the passage says 10):
     the passage sentence that holds the figure must hold what it counts ("18 clubs" is not
     "18 CAS"), and about half of the claim's words around it; and the question's own figures
-    that the claim repeats (a year) must be those of one of its figures ("183 milliards en
-    2020" where the passage says 183 milliards in 2024 and names 2020 for something else).
+    that the claim repeats (a year), when the passage gives them, must be those of one of its
+    figures ("183 milliards en 2020" where the passage says 183 milliards in 2024 and names
+    2020 for something else).
     """
     given = numbers_in(context)
     own = numbers_in(sentence) - given
     if not own:
         return True
     parts = split_sentences(passage_text) or [passage_text]
-    # the question's own figures that the claim repeats ("en 2020"): its constraints, which must
-    # be those of the passage's figure, not of a figure beside it (183 milliards "en 2024")
-    constraints = (numbers_in(sentence) & given) - numbers_in(title)
+    # the question's own figures that the claim repeats ("en 2020") and that the passage gives
+    # too: its constraints, which must be those of the passage's figure, not of a figure beside
+    # it (183 milliards "en 2024"). One the passage does not give may come from its document.
+    constraints = (numbers_in(sentence) & given & numbers_in(passage_text)) - numbers_in(title)
     passage_words = set(tokenize(passage_text))
     clauses = _number_clauses(sentence, given)
     counted = counted_words(sentence)

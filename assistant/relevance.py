@@ -133,7 +133,7 @@ def question_focus(question: str, corpus: Corpus) -> dict[str, float]:
 def question_entities(question: str) -> set[str]:
     """The names and numbers of the question: its subject and constraints (who, when, where)."""
     common = lowercase_words(question)
-    return proper_names(question, common) | numbers_in(question)
+    return proper_names(question, common, acronyms=True) | numbers_in(question)
 
 
 def _coverage(focus: Mapping[str, float], texts: Sequence[str]) -> float:

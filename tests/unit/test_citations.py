@@ -318,12 +318,16 @@ def test_a_word_of_the_claim_is_found_in_its_plural() -> None:
 def test_an_acronym_is_a_name_found_only_in_capitals() -> None:
     from assistant.citations import holds_name
 
-    assert proper_names("What is the WHO definition of telemedicine?") == {"WHO"}, "WHO is not the stop word who"
+    question = "What is the WHO definition of telemedicine?"
+    assert proper_names(question, acronyms=True) == {"WHO"}, "in a question, WHO is not the stop word who"
     assert not holds_name("WHO", "When ?\nWho ?\nHealth professionals"), "a slide's « Who ? » is not the WHO"
     assert holds_name("HP", "l'Assistance Publique – Hôpitaux de Paris (AP-HP)")
-    assert proper_names("La coopération avec l'OMS et d'Emmanuel Macron") == {"OMS", "emmanuel", "macron"}, (
+    assert holds_name("IMPLANET", "le système JAZZ® d’IMPLANET, dédié à la chirurgie du rachis")
+    assert proper_names("La coopération avec l'OMS et d'Emmanuel Macron", acronyms=True) == {"OMS", "emmanuel", "macron"}, (
         "a name after an elision is a name"
     )
+    assert proper_names("80% of IT systems are not linked.") == set(), "an answer's IT is checked as words, not in capitals"
+    assert proper_names("L'équipement d'IMPLANET sert au rachis.") == {"implanet"}
 
 
 def test_the_question_s_year_must_be_that_of_the_figure() -> None:
@@ -339,6 +343,14 @@ def test_the_question_s_year_must_be_that_of_the_figure() -> None:
     right = "Le marché des dispositifs médicaux était de 183 milliards de dollars en 2024 [1]."
     checked, _ = cite(right, [market], question="Quel était le montant du marché des dispositifs médicaux en 2024 ?")
     assert checked[0].supported
+    far = passage(2, "À plus de 10 000 kilomètres de là, à Xiamen, un patient de 73 ans est opéré.")
+    checked, _ = cite(
+        "Le patient opéré en octobre 2025 se trouvait à plus de 10 000 kilomètres [2].",
+        [far],
+        question="À quelle distance se trouvait le patient opéré en octobre 2025 ?",
+        documents={"doc.txt": "Le 23 octobre 2025 marque un tournant.\n" + far.text},
+    )
+    assert checked[0].supported, "a year the passage does not give may come from its document (the chunk before)"
 
 
 def test_the_question_s_date_may_sit_in_the_sentence_before_the_figure() -> None:
