@@ -33,15 +33,23 @@ echo "== Retrieval gates on the test half of the real-document questions"
 # slides, OpenDocument, a scan); gates about two questions below
 $VPY -m assistant eval --questions tests/golden/real-docs.jsonl --split test --data "$work/real-data" --retrieval-only \
   --out "$out/real-docs-retrieval" --fail-under hit@5=0.89 --fail-under mrr@10=0.75
-# The whole test half (57 questions, 17 unanswerable) with the default embedded model: 15 to 30 minutes
+# The whole test half (57 questions, 17 unanswerable) with the default embedded model: 5 to 30 minutes
 # on 2 cores. Measured on this half (README, "Measured quality"): accuracy 0.800, abstention recall 0.824,
-# false abstentions 0.075, citation precision 0.825, language 0.982. The gates sit about two questions
+# false abstentions 0.100, citation precision 0.846, language 0.982. The gates sit about two questions
 # below; a question that raises an error fails the step (errors=0).
 echo "== Answer gates on the test half of the golden set (embedded 1.5B model)"
 $VPY -m assistant eval --questions tests/golden/golden.jsonl --split test --data "$work/data" --backend llamacpp \
   --out "$out/golden-answers" \
-  --fail-under answer_accuracy=0.75 --fail-under abstention_recall=0.70 --fail-under false_abstention_rate=0.125 \
+  --fail-under answer_accuracy=0.75 --fail-under abstention_recall=0.70 --fail-under false_abstention_rate=0.15 \
   --fail-under citation_precision=0.75 --fail-under language_match=0.93 --fail-under errors=0
+# Questions written without reading the code (tests/golden/fresh.jsonl), test half: 40 questions, 20 of
+# them unanswerable, 3 to 10 minutes. Measured: accuracy 0.700, abstention recall 0.900, false abstentions
+# 0.100, citation precision 0.800, language 1.000; gates about two questions below.
+echo "== Answer gates on the test half of the fresh set (embedded 1.5B model)"
+$VPY -m assistant eval --questions tests/golden/fresh.jsonl --split test --data "$work/data" --backend llamacpp \
+  --out "$out/fresh-answers" \
+  --fail-under answer_accuracy=0.6 --fail-under abstention_recall=0.8 --fail-under false_abstention_rate=0.2 \
+  --fail-under citation_precision=0.65 --fail-under language_match=0.9 --fail-under errors=0
 
 echo "== pytest"
 $VPY -m pytest -q -p no:cacheprovider tests
