@@ -13,6 +13,8 @@ from tests.conftest import GOLDEN, SHARED_EVAL
 
 FRESH = GOLDEN.parent / "fresh.jsonl"  # written without reading the code, over documents/
 REAL_FRESH = GOLDEN.parent / "real-fresh.jsonl"  # the same, over the real-document benchmark corpus
+HOLDOUT = GOLDEN.parent / "holdout.jsonl"  # written last, read once: the final version's figures
+REAL_HOLDOUT = GOLDEN.parent / "real-holdout.jsonl"
 
 
 def test_normalization_follows_the_format() -> None:
@@ -66,7 +68,7 @@ def test_malformed_lines_are_named_and_the_rest_kept(tmp_path: Path) -> None:
     assert "--keep-going" in str(err.value)
 
 
-@pytest.mark.parametrize("path", [GOLDEN, SHARED_EVAL, FRESH, REAL_FRESH])
+@pytest.mark.parametrize("path", [GOLDEN, SHARED_EVAL, FRESH, REAL_FRESH, HOLDOUT, REAL_HOLDOUT])
 def test_shipped_golden_sets_are_valid(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path} not present")
@@ -122,8 +124,16 @@ def test_fresh_sets_are_pinned_halves_with_many_unanswerable_questions(path: Pat
         assert {q.category for q in part} == {q.category for q in questions}, half
 
 
-def test_fresh_evidence_is_in_the_sample_documents() -> None:
+@pytest.mark.parametrize("path", [FRESH, HOLDOUT])
+def test_fresh_evidence_is_in_the_sample_documents(path: Path) -> None:
     documents = [normalize(p.read_text(encoding="utf-8")) for p in sorted((GOLDEN.parents[2] / "documents").glob("*.txt"))]
-    for q in load_golden(FRESH):
+    for q in load_golden(path):
         for phrase in q.evidence:
             assert any(normalize(phrase) in d for d in documents), (q.id, phrase)
+
+
+@pytest.mark.parametrize("path", [HOLDOUT, REAL_HOLDOUT])
+def test_holdout_sets_are_test_only_and_half_unanswerable(path: Path) -> None:
+    questions = load_golden(path)
+    assert {q.split for q in questions} == {"test"}, "nothing is tuned on them"
+    assert sum(not q.answerable for q in questions) * 2 == len(questions)
