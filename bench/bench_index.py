@@ -5,8 +5,8 @@
 
 Each back-end runs in its own process (so that its peak memory is its own) and does, on
 each corpus: extraction alone (read + chunk every file), a cold build of the index
-(extraction + embedding + Chroma), the raw encode of the first ``--raw-chunks`` chunks (256;
-0 for every chunk) scaled to the corpus, and a no-op re-sync.
+(extraction + embedding + Chroma), the raw encode of ``--raw-chunks`` chunks spread over the
+corpus (256; 0 for every chunk) scaled to the corpus, and a no-op re-sync.
 "before" is torch float32 (today's path on CPUs without bf16); "after" is the back-end
 that this machine chose (``make setup``; see README, "Embeddings on ordinary CPUs").
 
@@ -137,7 +137,8 @@ def measure_one(backend: str, corpora: list[tuple[str, Path, dict[str, str]]]) -
             t0 = time.perf_counter()
             noop = indexer.sync()
             noop_s = time.perf_counter() - t0
-        raw = chunks[:RAW_CHUNKS] if RAW_CHUNKS else chunks  # the encode rate alone, on a sample (or every chunk)
+        # the encode rate alone, on chunks spread over the corpus (its first files may be shorter), or on every chunk
+        raw = chunks[:: max(1, len(chunks) // RAW_CHUNKS)][:RAW_CHUNKS] if RAW_CHUNKS else chunks
         t0 = time.perf_counter()
         for i in range(0, len(raw), 32):
             embedder.embed_documents(raw[i : i + 32])
