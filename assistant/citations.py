@@ -521,6 +521,7 @@ def numbers_in_context(
     # too: its constraints, which must be those of the passage's figure, not of a figure beside
     # it (183 milliards "en 2024"). One the passage does not give may come from its document.
     constraints = (numbers_in(sentence) & given & numbers_in(passage_text)) - numbers_in(title)
+    located = False  # some figure of the claim was found in a passage sentence
     passage_words = set(tokenize(passage_text))
     clauses = _number_clauses(sentence, given)
     counted = counted_words(sentence)
@@ -531,6 +532,7 @@ def numbers_in_context(
         holders = [i for i, part in enumerate(parts) if number in numbers_in(part)]
         if not holders:
             continue  # the figure spans two sentences of the passage: nothing to compare
+        located = True
         if constraints and any(_constrained(parts, i, number, constraints) for i in holders):
             constraints = set()  # one of the claim's figures carries them: "trois postes dans les années 1960"
         in_passage = clauses.get(number, everything) & passage_words
@@ -551,8 +553,7 @@ def numbers_in_context(
             sims = sims if sims is not None else similarity(sentence, parts)
             if max(sims[i] for i in holders) < max(sims) - NUMBER_SIMILARITY_MARGIN:
                 return False
-    located = any(number in numbers_in(part) for number in own for part in parts)
-    return not (constraints and located)
+    return not (constraints and located)  # no figure of the claim carries the question's
 
 
 def lexical_support(sentence: str, passage_text: str, context: str = "") -> float:
