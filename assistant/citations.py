@@ -216,8 +216,6 @@ _FIGURE_WORDS = frozenset(
 
 def gives_figure(sentence: str) -> bool:
     """Whether the sentence gives a quantity or a time: digits, a number or month written out, "des milliers"."""
-    if re.search(r"\d", sentence):
-        return True
     return bool(numbers_in(sentence)) or any(w in _FIGURE_WORDS for w in re.findall(r"[\w']+", fold(sentence)))
 
 
@@ -226,12 +224,12 @@ def lowercase_words(*texts: str) -> set[str]:
     return {fold(w) for t in texts for w in _WORD.findall(t) if w[0].islower()}
 
 
-def _as_name(word: str) -> str:
-    folded = fold(word).strip("'’-")
-    return re.sub(r"^(l|d|qu)'", "", folded)
-
-
 _ELIDED = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
+
+
+def _as_name(word: str) -> str:
+    """A word as names are compared: accent-free lower case, quotes and hyphens trimmed (its elision is cut first)."""
+    return fold(word).strip("'’-")
 
 
 def proper_names(sentence: str, common: set[str] | frozenset[str] = frozenset(), acronyms: bool = False) -> set[str]:
