@@ -136,6 +136,23 @@ class Settings(IndexSettings):
     trusted_proxies: str = Field(
         "127.0.0.1", description="Addresses of reverse proxies whose X-Forwarded-For/-Proto headers are believed."
     )
+    max_request_kb: float = Field(
+        1024,
+        gt=0,
+        description="Largest body of a question or any other call of the page or the API, in KB (uploads have their own "
+        "limit; the login form 16 KB). Larger ones are refused before they are read.",
+    )
+    open_without_login: bool = Field(
+        False,
+        description="Without accounts the app answers only this machine, and refuses requests passed on by a proxy. "
+        "true opens it without login to whoever reaches it, as an admin: only behind a proxy that logs people in.",
+    )
+    login_free_failures: int = Field(
+        3, ge=1, description="Failed logins for one name from one address before each further try waits (doubling)."
+    )
+    login_max_delay_seconds: float = Field(
+        900, gt=0, description="Longest wait between two login tries of one name from one address (or one address)."
+    )
 
     # curation loop (admin page)
     eval_sample_questions: Path | None = Field(

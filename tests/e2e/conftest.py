@@ -43,6 +43,7 @@ def start_app(
     root_path: str = "",
     top_k: int = 3,
     prepare: Callable[[Path], None] | None = None,
+    **settings: Any,
 ) -> Iterator[RunningApp]:
     docs, data = tmp / "docs", tmp / "data"
     shutil.copytree(DOCUMENTS, docs)
@@ -54,15 +55,15 @@ def start_app(
     if users:
         for name, (password, admin) in USERS.items():
             write_user(state.db, name, password, admin)
-    settings = Settings(docs_dir=docs, data_dir=data, max_upload_mb=1, root_path=root_path)
+    config = Settings(docs_dir=docs, data_dir=data, **{"max_upload_mb": 1, "root_path": root_path, **settings})
     store = Store.open(data)
-    indexer = Indexer(docs, state, store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+    indexer = Indexer(docs, state, store, embedder, chunk_size=config.chunk_size, chunk_overlap=config.chunk_overlap)
     report = indexer.sync()
     assert not report.failed, report.failed
-    retriever = Retriever.from_settings(settings, state, store, embedder)
-    assistant = Assistant(retriever, llm, "Réponses du modèle de test", top_k=top_k, abstain_below=settings.abstain_below)
-    service = WebService(settings, assistant, indexer)
-    server = start_in_thread(create_app(service), "127.0.0.1", free_port())
+    retriever = Retriever.from_settings(config, state, store, embedder)
+    assistant = Assistant(retriever, llm, "Réponses du modèle de test", top_k=top_k, abstain_below=config.abstain_below)
+    service = WebService(config, assistant, indexer)
+    server = start_in_thread(create_app(service), "127.0.0.1", free_port(), config.trusted_proxies)
     url = server.url
     assert httpx.get(url + ("login" if users else ""), timeout=10).status_code == 200
     yield RunningApp(url, service, docs, server)
