@@ -93,7 +93,7 @@ def ask_once(url: str, question: str) -> dict[str, float]:
     client = Client(url, verbose=False)
     started = time.perf_counter()
     times: dict[str, float] = {}
-    job = client.submit(question, [], None, api_name="/chat")
+    job = client.submit(question, None, api_name="/chat")
     for update in job:
         history = update[0] if update else []
         now = time.perf_counter() - started

@@ -181,7 +181,7 @@ REREADING = {
 }
 
 Conversation = dict[str, Any]  # the page's open conversation: {"id": str | None, "title": str, "turns": [turn, ...]}
-ChatUpdate = tuple[list[dict[str, Any]], str, Answer | None, Any, Conversation]
+ChatUpdate = tuple[list[dict[str, Any]], list[dict[str, Any]], str, Answer | None, Any, Conversation]
 
 
 def empty_conversation() -> Conversation:
@@ -202,6 +202,14 @@ def _open(conv: Conversation | None) -> Conversation:
 def _snapshot(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A copy of the messages as they are now (the handler keeps editing its own)."""
     return [{**m, "metadata": dict(m["metadata"])} if m.get("metadata") else dict(m) for m in history]
+
+
+def _chat_update(
+    history: list[dict[str, Any]], conv: Conversation, final: Answer | None = None, choices: Any = None
+) -> ChatUpdate:
+    """The chat's outputs: the messages (to the page, and kept on the server), the emptied box, the answer, the sources."""
+    shown = _snapshot(history)
+    return shown, shown, "", final, gr.update() if choices is None else choices, conv
 
 
 def sources_gone_message(gone: Sequence[str]) -> str:
@@ -231,11 +239,11 @@ def respond(
     history.append({"role": "user", "content": plain_markdown(message or "")})
     answer_msg: dict[str, Any] = {"role": "assistant", "content": SEARCHING}
     history.append(answer_msg)
-    yield _snapshot(history), "", None, gr.update(), conv
+    yield _chat_update(history, conv)
     kept, gone = service.split_sources(filters)
     if gone and not kept:  # never fall back silently to every document
         answer_msg["content"] = sources_gone_message(gone)
-        yield _snapshot(history), "", None, gr.update(), conv
+        yield _chat_update(history, conv)
         return
     if gone:
         _warning(f"{', '.join(gone)} n'est plus dans l'index : la recherche se limite aux autres documents choisis.")
@@ -265,22 +273,22 @@ def respond(
             else:
                 raw += item
                 answer_msg["content"] = plain_markdown(raw)
-            yield _snapshot(history), "", None, gr.update(), conv
+            yield _chat_update(history, conv)
     except GenerationCancelled:
         answer_msg["content"] = (plain_markdown(raw) if raw else "") + STOPPED
         if sources_msg is not None:
             sources_msg["metadata"] = {**sources_msg["metadata"], "status": "done"}
-        yield _snapshot(history), "", None, gr.update(), conv
+        yield _chat_update(history, conv)
         return
     except Exception as exc:  # every failure reaches the user as a sentence, never a traceback
-        answer_msg["content"] = f"⚠ {user_message(exc)}"
+        answer_msg["content"] = f"⚠ {user_message(exc, service.is_admin(user))}"
         if sources_msg is not None:
             sources_msg["metadata"] = {**sources_msg["metadata"], "status": "done"}
-        yield _snapshot(history), "", None, gr.update(), conv
+        yield _chat_update(history, conv)
         return
     if final is None:  # the pipeline always ends with an Answer; say so rather than hang if not
         answer_msg["content"] = f"⚠ {user_message(RuntimeError('stream ended without an answer'))}"
-        yield _snapshot(history), "", None, gr.update(), conv
+        yield _chat_update(history, conv)
         return
     turn = turn_from_answer(final)
     title = "Sources" if final.citations else "Passages les plus proches"
@@ -294,7 +302,7 @@ def respond(
     conv["turns"].append(turn)
     if service.login_required and user:
         conv = _save_turn(service, user, conv, turn)
-    yield _snapshot(history), "", final, gr.update(choices=source_choices(final), value=None), conv
+    yield _chat_update(history, conv, final, gr.update(choices=source_choices(final), value=None))
 
 
 def _save_turn(service: WebService, user: str, conv: Conversation, turn: dict[str, Any]) -> Conversation:
@@ -406,10 +414,11 @@ def use_example(service: WebService, question: str | None) -> str:
 
 def open_conversation(
     service: WebService, conversation_id: str | None, browser: Any, request: gr.Request
-) -> tuple[list[dict[str, Any]], Conversation, str, Any, str, Any, Any, Any, Any, Any]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Conversation, str, Any, str, Any, Any, Any, Any, Any]:
     """Show a saved conversation; the next question follows on from it."""
     if not conversation_id:
         return (
+            [],
             [],
             empty_conversation(),
             "",
@@ -423,8 +432,10 @@ def open_conversation(
     except ConversationNotFound as exc:
         raise _error(str(exc)) from exc
     conv = {"id": saved["id"], "title": saved["title"], "turns": saved["turns"]}
+    messages = conversation_messages(conv["turns"])
     return (
-        conversation_messages(conv["turns"]),
+        messages,
+        messages,
         conv,
         saved["title"],
         gr.update(choices=[], value=None),
@@ -436,11 +447,12 @@ def open_conversation(
 
 def new_conversation(
     service: WebService, browser: Any, request: gr.Request
-) -> tuple[list[Any], str, None, Any, str, Conversation, PanelUpdate, str, Any, Any, Any, Any]:
+) -> tuple[list[Any], list[Any], str, None, Any, str, Conversation, PanelUpdate, str, Any, Any, Any, Any]:
     """An empty chat; the list of conversations stays (nothing selected)."""
     book = _book(service, request, browser)
     conv = empty_conversation()
     return (
+        [],
         [],
         "",
         None,
@@ -478,7 +490,7 @@ def ask_delete(service: WebService, conv: Conversation | None) -> Any:
 
 def delete_conversation(
     service: WebService, conv: Conversation | None, browser: Any, request: gr.Request
-) -> tuple[list[Any], Conversation, str, Any, PanelUpdate, Any, Any, Any, Any, Any]:
+) -> tuple[list[Any], list[Any], Conversation, str, Any, PanelUpdate, Any, Any, Any, Any, Any]:
     conv = _open(conv)
     if not conv["id"]:
         raise _error("Ouvrez d'abord la conversation à supprimer.")
@@ -490,6 +502,7 @@ def delete_conversation(
     _info("Conversation supprimée.")
     empty = empty_conversation()
     return (
+        [],
         [],
         empty,
         "",
@@ -632,8 +645,8 @@ def on_comment(
 # -- HTTP API ------------------------------------------------------------------
 
 
-def _api_error(exc: Exception) -> gr.Error:
-    return _error(user_message(exc))
+def _api_error(exc: Exception, admin: bool = False) -> gr.Error:
+    return _error(user_message(exc, admin))
 
 
 def ask_api(
@@ -647,7 +660,7 @@ def ask_api(
             if isinstance(item, Answer):
                 final = item
     except Exception as exc:
-        raise _api_error(exc) from exc
+        raise _api_error(exc, service.is_admin(username(request))) from exc
     if final is None:
         raise _error(user_message(RuntimeError("stream ended without an answer")))
     return final.to_json()

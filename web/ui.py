@@ -68,6 +68,7 @@ def build_chat(service: WebService) -> ChatParts:
     """The Discussion tab: chat, stop, examples, document filter, feedback, sharing, source viewer; the side panel."""
     last_answer = gr.State(None)
     conv = gr.State(h.empty_conversation())
+    shown = gr.State([])  # the chat's messages as shown, kept on the server
     # without login the conversations live in this browser's local storage; the secret is stable across restarts
     browser = gr.BrowserState({"conversations": []}, storage_key=CONVERSATIONS_KEY, secret=service.browser_secret())
     conv_list, title_box, rename, delete, confirm, note = build_sidebar(service)
@@ -145,8 +146,10 @@ def build_chat(service: WebService) -> ChatParts:
             viewer = gr.HTML(elem_id="viewer", js_on_load=None)
 
     share = [share_pick, share_text, download_answer, download_conv]
-    chat_inputs = [msg, chatbot, doc_filter, conv]
-    chat_outputs = [chatbot, msg, last_answer, source_pick, conv]
+    # The page's messages are kept on the server (``shown``), never read back from the browser: a history
+    # sent by a client is data it wrote, and Gradio would take the file paths in it for files to serve.
+    chat_inputs = [msg, shown, doc_filter, conv]
+    chat_outputs = [chatbot, shown, msg, last_answer, source_pick, conv]
     after_inputs = [conv, browser, doc_filter]
     after_outputs = [conv, browser, conv_list, title_box, *share, doc_filter]
     answer = bind(h.respond, service)
@@ -162,13 +165,13 @@ def build_chat(service: WebService) -> ChatParts:
     new_chat.click(
         bind(h.new_conversation, service),
         [browser],
-        [chatbot, msg, last_answer, source_pick, viewer, conv, conv_list, title_box, *share],
+        [chatbot, shown, msg, last_answer, source_pick, viewer, conv, conv_list, title_box, *share],
         api_visibility="private",
     )
     conv_list.input(
         bind(h.open_conversation, service),
         [conv_list, browser],
-        [chatbot, conv, title_box, source_pick, viewer, *share, confirm],
+        [chatbot, shown, conv, title_box, source_pick, viewer, *share, confirm],
         api_visibility="private",
     )
     # explicit names: the API's own rename_conversation and delete_conversation are other endpoints (build_api)
@@ -183,7 +186,7 @@ def build_chat(service: WebService) -> ChatParts:
     confirm.click(
         bind(h.delete_conversation, service),
         [conv, browser],
-        [chatbot, conv, title_box, browser, conv_list, confirm, *share],
+        [chatbot, shown, conv, title_box, browser, conv_list, confirm, *share],
         api_name="panel_delete",
         api_visibility="private",
     )
@@ -192,8 +195,8 @@ def build_chat(service: WebService) -> ChatParts:
         button.click(bind(h.use_example, service), [button], [msg], api_visibility="private")
     doc_filter.focus(bind(h.refresh_documents, service), [doc_filter], [doc_filter], api_visibility="private")
     source_pick.change(bind(h.show_source, service), [source_pick, last_answer], [viewer], api_visibility="private")
-    chatbot.like(bind(h.on_like, service), [chatbot, conv], None, api_visibility="private")
-    send_comment.click(bind(h.on_comment, service), [comment, chatbot, conv], [comment], api_visibility="private")
+    chatbot.like(bind(h.on_like, service), [shown, conv], None, api_visibility="private")
+    send_comment.click(bind(h.on_comment, service), [comment, shown, conv], [comment], api_visibility="private")
     return ChatParts(chatbot, doc_filter, last_answer, conv, browser, conv_list, [examples_title, *examples], note)
 
 
@@ -333,7 +336,8 @@ def build_app(service: WebService) -> gr.Blocks:
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown("# Assistant documentaire · coopération internationale en santé")
         gr.Markdown(
-            f"**Modèle** : {service.assistant.backend_note} · Réponses tirées uniquement de vos documents, avec leurs sources. · {login_note}",
+            # which model answers and whether its server is up is for admins (their page's status), not for everyone
+            f"Réponses tirées uniquement de vos documents, avec leurs sources. · {login_note}",
             elem_id="backend-line",
         )
         if service.login_required:

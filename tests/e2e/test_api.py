@@ -24,7 +24,7 @@ def text_of(message: dict) -> str:  # type: ignore[type-arg]
 
 def test_chat_streams_an_answer_with_sources(web_app: RunningApp) -> None:
     client = Client(web_app.url, verbose=False)
-    job = client.submit(QUESTION, [], None, api_name="/chat")
+    job = client.submit(QUESTION, None, api_name="/chat")
     updates = [out for out in job]
     history = job.result()[0]
     assert len(updates) >= 3, "the answer arrives in pieces"
@@ -39,9 +39,9 @@ def test_chat_streams_an_answer_with_sources(web_app: RunningApp) -> None:
 def test_follow_up_uses_the_conversation(web_app: RunningApp) -> None:
     client = Client(web_app.url, verbose=False)
     first = client.predict(
-        "Quand l'Accord intergouvernemental de coopération médicale Vietnam–France a-t-il été signé ?", [], None, api_name="/chat"
+        "Quand l'Accord intergouvernemental de coopération médicale Vietnam–France a-t-il été signé ?", None, api_name="/chat"
     )[0]
-    second = client.predict("Est-il prévu de le renouveler ?", first, None, api_name="/chat")[0]
+    second = client.predict("Est-il prévu de le renouveler ?", None, api_name="/chat")[0]  # the session keeps the conversation
     assert "1993" in text_of(first[-1])
     # alone, "le" means nothing: only the conversation leads to the Franco-Vietnamese agreement
     sources, answer = text_of(second[-2]), text_of(second[-1])
@@ -79,7 +79,7 @@ def test_simultaneous_questions_through_every_endpoint_keep_their_own_sources(we
             out = client.predict(question, [], api_name="/ask")
             results[question] = (out["answer"], " ".join(p["source"] for p in out["passages"][:1]))
             return
-        job = client.submit(question, [], None, api_name="/chat")
+        job = client.submit(question, None, api_name="/chat")
         for update in job:
             waits.extend(text_of(m) for m in update[0] if "avant la vôtre" in text_of(m))
         history = job.result()[0]

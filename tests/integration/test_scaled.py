@@ -155,7 +155,7 @@ def test_two_copies_share_the_index_the_records_and_the_rebuild_lock(
         assert "314" in answer["answer"] and answer["citations"] and answer["citations"][0]["source"] == "lotus.txt", answer
 
         # feedback given on copy 2 is in copy 1's admin page
-        staff_two.predict(QUESTION, [], None, api_name="/chat")
+        staff_two.predict(QUESTION, None, api_name="/chat")
         [conversation, *_] = staff_two.predict(api_name="/conversations")
         comment = f"Chiffre à vérifier auprès de Hué ({secrets.token_hex(3)})"
         row_id = staff_two.predict(conversation["id"], 0, False, comment, api_name="/feedback")

@@ -83,7 +83,7 @@ def service(tmp_path: Path, docs: Path) -> WebService:
 
 def ask(service: WebService, question: str, history: list, conv: dict | None, who: str) -> tuple[list, Answer, dict]:
     *_, last = h.respond(service, question, history, None, conv, request(who))
-    messages, _, answer, _, conv = last
+    messages, _, _, answer, _, conv = last
     assert isinstance(answer, Answer), messages[-1]
     return messages, answer, conv
 
@@ -96,7 +96,8 @@ def test_answers_are_saved_and_a_follow_up_reads_the_saved_turns(tmp_path: Path,
     saved = h.conversations_api(service, request("bob"))
     assert [(c["id"], c["title"], c["turns"]) for c in saved] == [(conv["id"], title_from(QUESTION), 1)]
     # another page (a reload): the conversation is opened from the list, then followed up
-    shown, opened, title, *_ = h.open_conversation(service, conv["id"], None, request("bob"))
+    shown, kept, opened, title, *_ = h.open_conversation(service, conv["id"], None, request("bob"))
+    assert kept == shown, "the page's messages are kept on the server"
     assert title == title_from(QUESTION) and [m["role"] for m in shown] == ["user", "assistant", "assistant"]
     assert shown[1]["metadata"]["title"] == "Sources" and "1993" in shown[2]["content"]
     backend.calls.clear()
@@ -123,8 +124,8 @@ def test_answers_are_saved_and_a_follow_up_reads_the_saved_turns(tmp_path: Path,
 def test_a_new_conversation_keeps_the_list_and_starts_a_second_one(service: WebService) -> None:
     _, _, first = ask(service, QUESTION, [], None, "bob")
     cleared = h.new_conversation(service, None, request("bob"))
-    chat, conv, listing = cleared[0], cleared[5], cleared[6]
-    assert chat == [] and conv == h.empty_conversation()
+    chat, kept, conv, listing = cleared[0], cleared[1], cleared[6], cleared[7]
+    assert chat == [] == kept and conv == h.empty_conversation()
     assert [value for _, value in listing["choices"]] == [first["id"]] and listing["value"] is None
     _, _, second = ask(service, "Combien d'entreprises françaises la FHAC fédère-t-elle ?", [], conv, "bob")
     assert second["id"] != first["id"]
@@ -133,7 +134,7 @@ def test_a_new_conversation_keeps_the_list_and_starts_a_second_one(service: WebS
     conv, _, listing = h.rename_conversation(service, second, "FHAC", None, request("bob"))
     assert ("FHAC · " in listing["choices"][0][0]) and conv["title"] == "FHAC"
     result = h.delete_conversation(service, second, None, request("bob"))
-    assert result[0] == [] and [v for _, v in result[4]["choices"]] == [first["id"]]
+    assert result[0] == [] == result[1] and [v for _, v in result[5]["choices"]] == [first["id"]]
 
 
 def test_without_login_conversations_live_in_the_browser(tmp_path: Path, docs: Path) -> None:
@@ -147,14 +148,14 @@ def test_without_login_conversations_live_in_the_browser(tmp_path: Path, docs: P
     assert "navigateur" in h.refresh_page(service, browser, request(None))[2], "the page says where they are kept"
     with pytest.raises(gr.Error, match="navigateur"):
         h.conversations_api(service, request(None))
-    shown, opened, *_ = h.open_conversation(service, conv["id"], browser, request(None))
+    shown, _, opened, *_ = h.open_conversation(service, conv["id"], browser, request(None))
     assert opened["turns"][0]["question"] == QUESTION and len(shown) == 3
     # what a browser sends back is not trusted: a malformed value is an empty list, not a crash
     assert h.refresh_page(service, {"conversations": [{"id": 3}, "x"]}, request(None))[0]["choices"] == []
     _, browser, _ = h.rename_conversation(service, opened, "Renommée", browser, request(None))
     assert browser["conversations"][0]["title"] == "Renommée"
     result = h.delete_conversation(service, opened, browser, request(None))
-    assert result[3] == {"conversations": []}
+    assert result[4] == {"conversations": []}
 
 
 def test_an_answer_is_shared_with_its_sources_as_inert_markdown(service: WebService) -> None:

@@ -52,7 +52,7 @@ class Like:
 def thumbs_down(service: WebService, question: str, who: str = "bob") -> dict[str, Any]:
     """Ask, then give the answer a thumbs-down as Gradio does: the index of the bubble's first message (the
     sources block above the answer) and the contents of both; returns the admins' row."""
-    *_, (messages, _, answer, _, conv) = h.respond(service, question, [], None, None, request(who))
+    *_, (messages, _, _, answer, _, conv) = h.respond(service, question, [], None, None, request(who))
     assert answer is not None and messages[-2]["metadata"]
     like = Like(len(messages) - 2, [messages[-2]["content"], messages[-1]["content"]], False)
     h.on_like(service, like, messages, conv, request(who))  # type: ignore[arg-type]
@@ -105,7 +105,7 @@ def test_curation_is_for_admins_only(service: WebService) -> None:
 
 def test_a_row_is_shown_escaped_with_its_passages(service: WebService) -> None:
     hostile = "<img src=x onerror=alert(1)> ![](https://evil.example/x.png) [clic](https://evil.example)"
-    *_, (messages, _, _, _, conv) = h.respond(service, QUESTION, [], None, None, request("bob"))
+    *_, (messages, _, _, _, _, conv) = h.respond(service, QUESTION, [], None, None, request("bob"))
     h.on_comment(service, hostile, messages, conv, request("bob"))
     row = next(r for r in service.problems() if r["kind"] == "commentaire")
     picker, curated, _, _ = h.curation_refresh(service, request("alice"))

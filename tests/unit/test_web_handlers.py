@@ -101,7 +101,8 @@ def test_chat_shows_sources_first_then_the_answer_escaped_under_them(service: We
     with_sources = next(u[0] for u in updates if len(u[0]) == 3)
     assert with_sources[1]["metadata"]["status"] == "pending" and "Sources" in with_sources[1]["metadata"]["title"]
     assert not with_sources[2]["content"].startswith("Signé"), "the sources come before any word of the answer"
-    history, _, final, _, _ = updates[-1]
+    history, shown, _, final, _, _ = updates[-1]
+    assert shown == history, "the page's messages are kept on the server as shown"
     assert isinstance(final, Answer)
     assert [m["role"] for m in history] == ["user", "assistant", "assistant"]
     assert history[1]["metadata"]["status"] == "done", "the sources block sits above the answer"
@@ -144,7 +145,7 @@ def test_admin_page_escapes_titles_names_and_comments(service: WebService) -> No
 
 
 def test_source_viewer_escapes_and_links_only_to_the_download_route(service: WebService) -> None:
-    answer = next(u[2] for u in h.respond(service, QUESTION, [], None, None, request("bob")) if u[2] is not None)
+    answer = next(u[3] for u in h.respond(service, QUESTION, [], None, None, request("bob")) if u[3] is not None)
     body = h.show_source(service, source_choices(answer)[0], answer)
     assert "href='/document/" in body and "download" in body
     passage = answer.passages[0]
@@ -308,9 +309,9 @@ def test_source_viewer_draws_the_pdf_page_with_the_quote_highlighted(tmp_path: P
     draft = "Le jumelage entre Hue et Lyon compte 42 medecins formes depuis 2001 [1]."
     service = build_service(tmp_path, docs, ScriptedBackend(fn=lambda m: draft), users=False)
     answer = next(
-        u[2]
+        u[3]
         for u in h.respond(service, "Combien de medecins formes par le jumelage Hue Lyon ?", [], None, None, request(None))
-        if u[2] is not None
+        if u[3] is not None
     )
     pdf_choice = next(c for c in source_choices(answer) if "mission.pdf" in c)
     body = h.show_source(service, pdf_choice, answer)
@@ -352,7 +353,7 @@ def test_a_reread_clears_the_draft_shown_and_the_answer_is_the_second(tmp_path: 
     service.assistant.context = ContextSelector(budget=1)
     service.assistant.reread_whole = True
     shown = [
-        (u[0][-1]["content"], u[2])
+        (u[0][-1]["content"], u[3])
         for u in h.respond(
             service, "En quelle année l'Accord intergouvernemental a-t-il été signé ?", [], None, None, request(None)
         )
