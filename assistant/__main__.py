@@ -320,12 +320,13 @@ def settings_table() -> None:
 
 def _accounts() -> None:
     """Users belong to the web layer; the commands people know stay here and hand over."""
-    from web.__main__ import add_user, list_accounts, remove, set_role
+    from web.__main__ import add_user, list_accounts, remove, set_role, unlock
 
     app.command("add-user")(add_user)
     app.command("remove-user")(remove)
     app.command("set-role")(set_role)
     app.command("list-users")(list_accounts)
+    app.command("unlock")(unlock)
 
 
 _accounts()

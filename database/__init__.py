@@ -6,7 +6,16 @@ shipped inside the package (``migrations/``), named locks across processes and m
 (``locks.py``) and the record of what was imported from older data folders (``imports.py``).
 """
 
-from database.engine import Database, resolve_url
+from database.engine import Database, private_folder, resolve_url
 from database.errors import DatabaseBusy, DatabaseError, DatabaseUnavailable, LockBusy, LockLost
 
-__all__ = ["Database", "DatabaseBusy", "DatabaseError", "DatabaseUnavailable", "LockBusy", "LockLost", "resolve_url"]
+__all__ = [
+    "Database",
+    "DatabaseBusy",
+    "DatabaseError",
+    "DatabaseUnavailable",
+    "LockBusy",
+    "LockLost",
+    "private_folder",
+    "resolve_url",
+]

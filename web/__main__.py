@@ -1,4 +1,4 @@
-"""Command line of the web layer's accounts: ``python -m web add-user|remove-user|set-role|list-users``.
+"""Command line of the web layer's accounts: ``python -m web add-user|remove-user|set-role|list-users|unlock``.
 
 Accounts live in the database (ASSISTANT_DATABASE_URL, else data/assistant.db): every running
 copy of the app sees a change within a second, without restart.
@@ -13,7 +13,7 @@ import typer
 
 from database import Database, DatabaseError
 from web.errors import UsersFileError
-from web.users import list_users, remove_user, set_admin, write_user
+from web.users import LoginThrottle, list_users, remove_user, set_admin, write_user
 
 app = typer.Typer(add_completion=False, help="Comptes de l'assistant web.", no_args_is_help=True)
 
@@ -114,6 +114,23 @@ def list_accounts(data: DataOpt = None) -> None:
     for a in accounts:
         role = "administrateur" if a["admin"] else "personnel"
         typer.echo(f"{a['name']} · {role}" + ("" if a["active"] else f" · REFUSÉ : {a['problem']}"))
+
+
+@app.command("unlock")
+def unlock(name: Annotated[str, typer.Argument(help="Nom de connexion.")], data: DataOpt = None) -> None:
+    """Efface les délais de connexion d'un compte après des essais infructueux (de toutes les adresses)."""
+    db = open_database(data)
+    try:
+        cleared = LoginThrottle(db).unlock(name)
+    except DatabaseError as exc:
+        typer.echo(f"Erreur : {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    if cleared:
+        typer.echo(f"« {name} » peut se reconnecter tout de suite. {LIVE}")
+    else:
+        typer.echo(f"« {name} » n'avait aucun essai infructueux en attente.")
 
 
 @app.callback()

@@ -21,6 +21,7 @@ from assistant.llm import make_backend
 from assistant.model_queue import Waiting
 from assistant.pipeline import Answer, Assistant, Rereading, Retrieved
 from assistant.retrieval import EmptyIndexError, Retriever
+from database import private_folder
 from index.embeddings import SentenceTransformerEmbedder
 from index.render import RenderedPage, RenderError, render_page
 from index.state import IndexState
@@ -32,7 +33,7 @@ from web.errors import AccessDenied, UploadError
 from web.evaluations import EvalSet, EvaluationRunner
 from web.feedback import FeedbackLog
 from web.uploads import save_upload
-from web.users import LoginThrottle, Sessions, SharedLoginThrottle, UserStore, import_users_file
+from web.users import LoginThrottle, Sessions, UserStore, import_users_file
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class WebService:
         users: UserStore | None = None,
     ) -> None:
         self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(settings.data_dir)
         if assistant is None or indexer is None:
             state = IndexState.from_settings(settings)
             store = Store.open(settings.data_dir, settings.chroma_url)
@@ -84,7 +85,9 @@ class WebService:
             users = UserStore(self.db, required=settings.users_file is not None)
         self.users = users
         self.sessions = Sessions(self.users)
-        self.throttle: LoginThrottle = SharedLoginThrottle(self.db)  # one count for every copy of the app
+        self.throttle = LoginThrottle(  # one count for every copy of the app
+            self.db, free_per_name=settings.login_free_failures, max_delay=settings.login_max_delay_seconds
+        )
         self.conversations = ConversationStore(self.db.engine)
         self.curated = CuratedSet(settings.data_dir)
         self.evaluations = EvaluationRunner(
@@ -348,6 +351,7 @@ class WebService:
         manifest = self.state.manifest()
         last = self.state.last_report()
         return {
+            "model": self.assistant.backend_note,  # admins only: names the server and its state
             "documents": len(manifest.documents) if manifest else 0,
             "chunks": manifest.chunks_total if manifest else 0,
             "synced_at": manifest.synced_at if manifest else None,

@@ -6,7 +6,7 @@ app and read again at most once a second, so adding, revoking or demoting someon
 needs no restart, and their open sessions end at once (on every copy). Roles are
 strict booleans (a boolean column; an imported ``"admin": "false"`` is refused, not an
 admin). The users file of earlier versions is imported once (``import_users_file``).
-Lockout counters are in the database too (``SharedLoginThrottle``): one count for every copy.
+Login tries are counted in the database too (``LoginThrottle``): one count for every copy.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import secrets
 import stat
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 
 from database import Database, DatabaseError
 from database.imports import import_once, imported
-from database.schema import login_failures, login_sessions, users
+from database.schema import login_sessions, users
+from database.throttle import AttemptCounter, Held, Rule
 from web.errors import BadCredentials, LegacyPassword, LockedOut, UsersFileError
 
 log = logging.getLogger(__name__)
@@ -291,136 +291,77 @@ class UserStore:
 
 
 class LoginThrottle:
-    """Refuse logins for a while after repeated failures, per user name and per address (in this process).
+    """Slow password guessing down, for every copy of the app at once (the counts are in the database).
 
-    ``SharedLoginThrottle`` keeps the same counts in the database, for every copy of the app.
+    Every try is counted before its password is checked (``attempt``), atomically: thirty parallel
+    tries of one name get three checks, not thirty. Past the free tries, each next one waits, twice
+    as long each time: per name from one address (3 free, up to 15 minutes), per address whatever
+    the name (20 free), and per name from anywhere (30 free, at most a minute: an attacker spread
+    over many addresses is slowed, but cannot keep the real person out). Nothing locks an account;
+    an admin can clear a name's delays at once (``unlock``).
     """
 
     def __init__(
         self,
-        per_user: int = 5,
-        per_address: int = 20,
+        db: Database,
+        free_per_name: int = 3,
+        free_per_address: int = 20,
+        free_per_name_anywhere: int = 30,
+        max_delay: float = 900.0,
+        max_delay_anywhere: float = 60.0,
         window: float = 900.0,
-        lockout: float = 900.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.limits = {"user": per_user, "address": per_address}
-        self.window = window
-        self.lockout = lockout
-        self.clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._locked_until: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
-
-    def _keys(self, name: str, address: str) -> list[tuple[str, str]]:
-        return [("user", name.casefold()), ("address", address)]
-
-    def check(self, name: str, address: str) -> None:
-        """Raise LockedOut while this name or this address is locked out."""
-        now = self.clock()
-        with self._lock:
-            wait = max((self._locked_until.get(k, 0.0) - now for k in self._keys(name, address)), default=0.0)
-        self._refuse_if_locked(wait)
+        self.counter = AttemptCounter(db, window, clock)
+        self.free = (free_per_name, free_per_address, free_per_name_anywhere)
+        self.max_delay = max_delay
+        self.max_delay_anywhere = max_delay_anywhere
 
     @staticmethod
-    def _refuse_if_locked(wait: float) -> None:
+    def keys(name: str, address: str) -> tuple[str, str, str]:
+        name = name.casefold()
+        return f"pair:{name}|{address}", f"address:{address}", f"user:{name}"
+
+    def attempt(self, name: str, address: str) -> None:
+        """Count a login try; raise LockedOut (with the wait) when it must wait, without counting it."""
+        pair, addr, user = self.keys(name, address)
+        rules = [
+            Rule(pair, self.free[0], self.max_delay),
+            Rule(addr, self.free[1], self.max_delay),
+            Rule(user, self.free[2], min(self.max_delay, self.max_delay_anywhere)),
+        ]
+        wait = self.counter.reserve(rules)
         if wait > 0:
-            minutes = max(1, round(wait / 60))
+            log.warning("login try for %r from %s delayed %.0f s", name, address, wait)
             raise LockedOut(
-                f"Trop d'essais infructueux : réessayez dans {minutes} minute{'s' if minutes > 1 else ''}, "
-                "ou demandez à un administrateur de redéfinir votre mot de passe."
+                f"Trop d'essais infructueux : réessayez dans {_duration(wait)}, "
+                "ou demandez à un administrateur de débloquer votre compte."
             )
 
-    def failed(self, name: str, address: str) -> None:
-        now = self.clock()
-        with self._lock:
-            for key in self._keys(name, address):
-                times = self._failures.setdefault(key, deque())
-                times.append(now)
-                while times and times[0] < now - self.window:
-                    times.popleft()
-                if len(times) >= self.limits[key[0]]:
-                    self._locked_until[key] = now + self.lockout
-                    times.clear()
-                    log.warning("login locked for %s %s after repeated failures", key[0], key[1])
-
-    def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(("user", name.casefold()), None)
-
-
-class SharedLoginThrottle(LoginThrottle):
-    """The lockout counted in the database: behind a load balancer, a name locked on one copy is locked on all."""
-
-    def __init__(
-        self,
-        db: Database,
-        per_user: int = 5,
-        per_address: int = 20,
-        window: float = 900.0,
-        lockout: float = 900.0,
-        clock: Callable[[], float] = time.time,  # wall clock: the copies compare their times
-    ) -> None:
-        super().__init__(per_user, per_address, window, lockout, clock)
-        self.db = db
-
-    @staticmethod
-    def _key(key: tuple[str, str]) -> str:
-        return f"{key[0]}:{key[1]}"[:200]
-
-    def check(self, name: str, address: str) -> None:
-        keys = [self._key(k) for k in self._keys(name, address)]
-        with self.db.read() as conn:
-            until = conn.execute(
-                sa.select(sa.func.max(login_failures.c.locked_until)).where(login_failures.c.key.in_(keys))
-            ).scalar()
-        self._refuse_if_locked((until or 0.0) - self.clock())
-
-    def failed(self, name: str, address: str) -> None:
-        now = self.clock()
-        for attempt in range(3):  # two copies counting the first failure of a key at once: one insert wins
-            try:
-                with self.db.write() as conn:
-                    for key in self._keys(name, address):
-                        self._count(conn, key, now)
-                    conn.execute(
-                        sa.delete(login_failures).where(
-                            login_failures.c.last_failure < now - self.window, login_failures.c.locked_until < now
-                        )
-                    )
-                return
-            except sa.exc.IntegrityError:
-                if attempt == 2:
-                    raise
-            except DatabaseError:  # nobody can log in meanwhile anyway (the accounts are not readable)
-                log.exception("failed login not counted: the database does not answer")
-                return
-
-    def _count(self, conn: sa.Connection, key: tuple[str, str], now: float) -> None:
-        name = self._key(key)
-        row = conn.execute(
-            sa.select(login_failures.c.failures, login_failures.c.locked_until)
-            .where(login_failures.c.key == name)
-            .with_for_update()
-        ).first()
-        times = [t for t in (row.failures if row else []) if t >= now - self.window] + [now]
-        locked_until = row.locked_until if row else 0.0
-        if len(times) >= self.limits[key[0]]:
-            locked_until, times = now + self.lockout, []
-            log.warning("login locked for %s %s after repeated failures (every copy)", key[0], key[1])
-        values = {"failures": times, "locked_until": locked_until, "last_failure": now}
-        if row is None:
-            conn.execute(sa.insert(login_failures).values(key=name, **values))
-        else:
-            conn.execute(sa.update(login_failures).where(login_failures.c.key == name).values(**values))
-
-    def succeeded(self, name: str) -> None:
-        key = self._key(("user", name.casefold()))
+    def succeeded(self, name: str, address: str) -> None:
+        """The password was right: this name's tries are forgotten, and the address gets its try back."""
+        pair, addr, user = self.keys(name, address)
         try:
-            with self.db.write() as conn:
-                conn.execute(sa.update(login_failures).where(login_failures.c.key == key).values(failures=[]))
+            self.counter.forget([pair, user])
+            self.counter.release(addr)
         except DatabaseError:
-            log.exception("failed logins of %s not reset: the database does not answer", name)
+            log.exception("login tries of %s not reset: the database does not answer", name)
+
+    def unlock(self, name: str) -> int:
+        """Clear every delay of this name (from every address); how many counts were cleared."""
+        name = name.casefold()
+        return self.counter.forget_prefix(f"pair:{name}|") + self.counter.forget([f"user:{name}"])
+
+    def held(self) -> list[Held]:
+        return self.counter.held()
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        n = max(1, round(seconds))
+        return f"{n} seconde{'s' if n > 1 else ''}"
+    n = round(seconds / 60)
+    return f"{n} minute{'s' if n > 1 else ''}"
 
 
 def _stamp(password_hash: str) -> str:

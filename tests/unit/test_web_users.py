@@ -18,7 +18,6 @@ from web.errors import BadCredentials, LegacyPassword, LockedOut, UsersFileError
 from web.users import (
     LoginThrottle,
     Sessions,
-    SharedLoginThrottle,
     UserStore,
     import_users_file,
     remove_user,
@@ -168,10 +167,7 @@ def test_a_broken_or_missing_users_file_is_an_error_at_start(db: Database, tmp_p
 
 
 def throttles(kind: str, request: pytest.FixtureRequest, clock):  # type: ignore[no-untyped-def]
-    """In one process, or counted in the database (SQLite or PostgreSQL) by two copies of the app."""
-    if kind == "process":
-        throttle = LoginThrottle(per_user=3, per_address=5, window=60, lockout=300, clock=clock)
-        return throttle, throttle
+    """Two copies of the app counting in one database (SQLite or PostgreSQL)."""
     if kind == "sqlite":
         url = f"sqlite:///{request.getfixturevalue('tmp_path') / 'assistant.db'}"
     else:
@@ -183,41 +179,80 @@ def throttles(kind: str, request: pytest.FixtureRequest, clock):  # type: ignore
     copies = [Database.open(url), Database.open(url)]
     for copy in copies:
         request.addfinalizer(copy.dispose)
-    return tuple(SharedLoginThrottle(c, per_user=3, per_address=5, window=60, lockout=300, clock=clock) for c in copies)
+    return tuple(
+        LoginThrottle(c, free_per_name=3, free_per_address=5, free_per_name_anywhere=8, max_delay=300, window=600, clock=clock)
+        for c in copies
+    )
 
 
-@pytest.mark.parametrize("kind", ["process", "sqlite", "postgresql"])
-def test_lockout_after_repeated_failures_per_name_and_per_address(kind: str, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_tries_past_the_free_ones_wait_longer_each_time_on_every_copy(kind: str, request: pytest.FixtureRequest) -> None:
     now = [1000.0]
     copy1, copy2 = throttles(kind, request, lambda: now[0])
-    for i in range(3):  # behind a load balancer, the failures land on either copy
-        (copy1 if i % 2 else copy2).check("alice", "10.0.0.1")
-        (copy1 if i % 2 else copy2).failed("alice", "10.0.0.1")
+    for i in range(3):  # behind a load balancer, the tries land on either copy
+        (copy1 if i % 2 else copy2).attempt("alice", "10.0.0.1")
     for throttle in (copy1, copy2):
-        with pytest.raises(LockedOut, match="réessayez dans 5 minutes"):
-            throttle.check("alice", "10.0.0.2")  # the name is locked, from any address, on every copy
-    copy1.check("bob", "10.0.0.3")
-    for name in ("u1", "u2"):  # the address had 3 failures; 2 more lock it for every name
-        copy2.failed(name, "10.0.0.1")
-    with pytest.raises(LockedOut):
-        copy1.check("zoe", "10.0.0.1")
-    now[0] += 301
-    copy1.check("alice", "10.0.0.1")  # the lockout ends by itself
-    copy2.check("alice", "10.0.0.1")
+        with pytest.raises(LockedOut, match="réessayez dans 1 seconde"):
+            throttle.attempt("alice", "10.0.0.1")
+    copy1.attempt("alice", "10.0.0.2")  # the same name from another address is not held back
+    now[0] += 1.5
+    copy2.attempt("alice", "10.0.0.1")  # the 4th try, after its wait
+    with pytest.raises(LockedOut, match="2 secondes"):
+        copy1.attempt("alice", "10.0.0.1")  # then twice as long
+    now[0] += 2.5
+    copy1.attempt("alice", "10.0.0.1")
+    with pytest.raises(LockedOut, match="4 secondes"):
+        copy2.attempt("alice", "10.0.0.1")
+    copy1.attempt("bob", "10.0.0.3")
 
 
-@pytest.mark.parametrize("kind", ["process", "sqlite", "postgresql"])
-def test_failures_outside_the_window_do_not_count_and_success_resets(kind: str, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_an_address_that_tries_many_names_waits_and_success_gives_the_try_back(kind: str, request: pytest.FixtureRequest) -> None:
     now = [1000.0]
     throttle, other = throttles(kind, request, lambda: now[0])
-    throttle.failed("alice", "a")
-    other.failed("alice", "a")
-    other.succeeded("alice")
-    throttle.failed("alice", "a")
-    now[0] += 61
-    throttle.failed("alice", "a")
-    throttle.check("alice", "a")
-    other.check("alice", "a")
+    for name in ("u1", "u2", "u3", "u4"):
+        throttle.attempt(name, "10.0.0.9")
+    other.attempt("zoe", "10.0.0.9")
+    other.succeeded("zoe", "10.0.0.9")  # a right password: not counted against the address
+    throttle.attempt("u5", "10.0.0.9")
+    with pytest.raises(LockedOut):
+        other.attempt("u6", "10.0.0.9")  # the address's 5 free tries are spent
+    throttle.attempt("u6", "10.0.0.10")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_name_tried_from_everywhere_waits_a_little_and_an_admin_unlocks_it(kind: str, request: pytest.FixtureRequest) -> None:
+    now = [1000.0]
+    throttle, other = throttles(kind, request, lambda: now[0])
+    for i in range(8):
+        throttle.attempt("alice", f"10.1.0.{i}")
+    with pytest.raises(LockedOut, match="seconde"):
+        other.attempt("alice", "10.2.0.1")  # the name's own count, from any address
+    assert {h.key for h in other.held()} >= {"user:alice"}
+    assert other.unlock("alice") >= 1
+    throttle.attempt("alice", "10.2.0.1")
+    now[0] += 601
+    for _ in range(3):
+        throttle.attempt("alice", "10.0.0.1")  # tries older than the window are forgotten
+
+
+def test_thirty_tries_at_once_get_three_checks(tmp_path: Path) -> None:
+    import concurrent.futures
+
+    db = Database.open(f"sqlite:///{tmp_path / 'assistant.db'}")
+    throttle = LoginThrottle(db)
+
+    def attempt(i: int) -> bool:
+        try:
+            throttle.attempt("alice", "10.0.0.66")
+        except LockedOut:
+            return False
+        return True
+
+    with concurrent.futures.ThreadPoolExecutor(30) as pool:
+        passed = sum(pool.map(attempt, range(30)))
+    db.dispose()
+    assert passed == 3
 
 
 def test_account_commands_write_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
