@@ -131,7 +131,7 @@ class OllamaBackend:
             names = {m.get("name", "") for m in response.json().get("models", [])}
         except (httpx.HTTPError, ValueError) as exc:
             raise BackendUnavailable(
-                f"Ollama ne répond pas à {self.url}. Lancez « ollama serve » (ou vérifiez ASSISTANT_OLLAMA_URL), "
+                f"Ollama ne répond pas à {_without_credentials(self.url)}. Lancez « ollama serve » (ou vérifiez ASSISTANT_OLLAMA_URL), "
                 "ou choisissez le modèle intégré (--backend llamacpp)."
             ) from exc
         wanted = {self.model, f"{self.model}:latest"}
@@ -170,7 +170,7 @@ class OllamaBackend:
                     f"Le modèle « {self.model} » n'est pas installé dans Ollama. Lancez « ollama pull {self.model} »."
                 ) from exc
             raise GenerationError(
-                f"La connexion à Ollama ({self.url}) a été coupée pendant la réponse. "
+                f"La connexion à Ollama ({_without_credentials(self.url)}) a été coupée pendant la réponse. "
                 "Vérifiez que « ollama serve » tourne toujours, puis reposez la question."
             ) from exc
 

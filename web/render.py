@@ -24,25 +24,32 @@ _CITATION = re.compile(r"\[\d{1,2}(?:\s*[,;]\s*\d{1,2})*\](?![(\[:])")
 
 
 def plain_markdown(text: str) -> str:
-    """Make text inert in Gradio's Markdown: no HTML tags, no link, no image, no reference definition.
+    """Make text inert in Gradio's Markdown: no HTML tags, no link, no image, no code fence, no diagram.
 
     ``<`` becomes ``&lt;`` (no tag can open); every square bracket is escaped
     except citation markers such as ``[2]`` that no link or definition follows
-    (so no ``![](https://…)``, ``[x](…)`` or ``[1]: https://…``).
+    (so no ``![](https://…)``, ``[x](…)`` or ``[1]: https://…``); the bare addresses that
+    GitHub-flavoured Markdown turns into links by itself (``https://…``, ``www.…``, ``a@b.c``)
+    are broken by an escape; backticks and tildes are escaped, so that no fence opens (a
+    ```` ```mermaid ```` fence would be drawn as a diagram, with its labels and click links).
     """
     text = str(text).replace("<", "&lt;")
     out: list[str] = []
     last = 0
     for m in _CITATION.finditer(text):
-        out.append(_escape_brackets(text[last : m.start()]))
+        out.append(_inert(text[last : m.start()]))
         out.append(m.group())
         last = m.end()
-    out.append(_escape_brackets(text[last:]))
+    out.append(_inert(text[last:]))
     return "".join(out)
 
 
-def _escape_brackets(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+_AUTOLINK = re.compile(r"(?i)(://|\bwww\.|@)")
+
+
+def _inert(text: str) -> str:
+    text = text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]").replace("`", "\\`").replace("~", "\\~")
+    return _AUTOLINK.sub(lambda m: {"://": ":\\/\\/", "@": "\\@"}.get(m.group(1), m.group(1)[:-1] + "\\."), text)
 
 
 def highlight_markdown(passage: str, quote_text: str) -> str:
@@ -185,6 +192,8 @@ def report_markdown(report: dict[str, Any]) -> str:
 
 def status_markdown(status: dict[str, Any]) -> str:
     lines = [
+        f"**Modèle de langue** : {plain_markdown(str(status.get('model', '')))}",
+        "",
         f"**Index** : {status['documents']} documents, {status['chunks']} passages · modèle d'embeddings "
         f"{plain_markdown(str(status['embedding']))} · dernière synchronisation : {plain_markdown(str(status['synced_at'] or 'jamais'))}",
         "",

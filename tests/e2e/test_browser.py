@@ -67,7 +67,7 @@ def test_ask_see_sources_then_answer_and_download_the_source(web_app: RunningApp
     wait_idle(page)
     bot = page.get_by_test_id("bot").last
     assert "135" in bot.inner_text()
-    assert "Modèle" in page.locator("#backend-line").inner_text()
+    assert "sources" in page.locator("#backend-line").inner_text()
     sources.locator(".title").first.click()
     content = sources.locator(".content")
     content.wait_for()
