@@ -8,6 +8,7 @@ and the drivers' connection errors become this layer's French errors.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -42,10 +43,36 @@ def resolve_url(url: str | None, data_dir: Path) -> str:
     return url
 
 
+def private_folder(path: Path) -> Path:
+    """Create a folder (and its missing parents) readable by this process's user only (0700).
+
+    The data folder holds the conversations, the password hashes and the index: no other
+    account of the machine reads it. A folder that already exists keeps its permissions.
+    """
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # another process made it meanwhile
+            continue
+        os.chmod(folder, 0o700)  # whatever the umask
+    return path
+
+
+def _private_file(path: Path) -> None:
+    """Create an empty file readable by this user only (0600), unless it exists; SQLite gives its -wal and
+    -shm files the same permissions as the database file."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def _sqlite_engine(url: URL) -> Engine:
     path = url.database or ""
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_folder(Path(path).parent)
+        _private_file(Path(path))
     engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
+from database import private_folder
 from index.errors import IndexingError
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,7 @@ class Store:
                     "ou retirez ASSISTANT_CHROMA_URL pour utiliser Chroma intégré."
                 ) from exc
             return cls(client, chroma_url)
-        path = data_dir / "chroma"
-        path.mkdir(parents=True, exist_ok=True)
+        path = private_folder(data_dir / "chroma")
         try:
             client = chromadb.PersistentClient(path=str(path), settings=settings)
         except Exception as exc:

@@ -1,4 +1,4 @@
-"""Documents added by the admins: safe names, size and count limits, written atomically."""
+"""Documents added by the admins: safe names, size and count limits, content that matches the name, written atomically."""
 
 from __future__ import annotations
 
@@ -9,8 +9,49 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+import puremagic
+
 from index.loaders import SUPPORTED_SUFFIXES
 from web.errors import UploadError
+
+TEXT_SUFFIXES = {".txt", ".md", ".html", ".htm"}
+SNIFF_BYTES = 64 * 1024
+FORMAT_NAMES = {
+    ".pdf": "PDF",
+    ".docx": "Word",
+    ".pptx": "PowerPoint",
+    ".odt": "OpenDocument texte",
+    ".odp": "OpenDocument présentation",
+    ".epub": "EPUB",
+}
+
+
+def content_problem(path: Path, suffix: str) -> str | None:
+    """Why the file's bytes are not what its name says (a French phrase), or None when they are.
+
+    Documents in a binary format must be recognised as that format by puremagic (a maintained
+    file-type sniffer that looks inside zip containers: a .docx is not an .odt is not an .epub);
+    text documents must be text (no NUL byte) and not a file of another known format.
+    """
+    try:
+        guesses = puremagic.magic_file(str(path))
+    except (puremagic.PureError, ValueError):
+        guesses = []
+    confident = [g for g in guesses if g.confidence >= 0.8]
+    if suffix in TEXT_SUFFIXES:
+        with path.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+        if b"\0" in head:
+            return "ce n'est pas un fichier texte (contenu binaire)"
+        other = next((g for g in confident if g.extension in FORMAT_NAMES), None)
+        if other is not None:
+            return f"son contenu est un fichier {FORMAT_NAMES[other.extension]} : nommez-le en {other.extension}"
+        return None
+    if any(g.extension == suffix for g in confident):
+        return None
+    found = confident[0].extension if confident else ""
+    what = f"son contenu ressemble à un fichier {found}" if found else "son contenu n'est pas reconnu"
+    return f"{what}, pas à un fichier {FORMAT_NAMES.get(suffix, suffix)}"
 
 
 def safe_filename(name: str) -> str:
@@ -39,6 +80,9 @@ def save_upload(docs_dir: Path, tmp_path: Path, original_name: str, max_mb: floa
     size = tmp_path.stat().st_size
     if size > max_mb * 1_000_000:
         raise UploadError(f"« {original_name} » : fichier trop volumineux ({size / 1e6:.1f} Mo, maximum {max_mb:g} Mo).")
+    problem = content_problem(tmp_path, suffix)
+    if problem is not None:
+        raise UploadError(f"« {original_name} » refusé : {problem}. Réenregistrez-le depuis son logiciel.")
     docs = docs_dir.resolve()
     docs.mkdir(parents=True, exist_ok=True)
     target = (docs / name).resolve()
