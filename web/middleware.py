@@ -210,6 +210,7 @@ class SecurityMiddleware:
         method = str(scope.get("method", "GET"))
         route = find_route(path)
         if route is None:
+            log.info("unlisted route refused: %s %s", method, path[:200])
             return JSONResponse({"detail": "Introuvable."}, status_code=404), None
         if not route.allows(method):
             return JSONResponse({"detail": "Méthode non autorisée."}, status_code=405), None
