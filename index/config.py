@@ -83,3 +83,14 @@ class IndexSettings(BaseSettings):
         gt=0,
         description="Office documents and e-books (zip archives) that would inflate beyond this are refused (zip bombs).",
     )
+    render_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest the source viewer may take to draw one PDF page (in a worker process); "
+        "past it the page is given up (the viewer can show its text instead).",
+    )
+    render_memory_mb: int = Field(
+        1024,
+        ge=256,
+        description="Memory (address space) allowed to the process that draws PDF pages for the source viewer.",
+    )

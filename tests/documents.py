@@ -222,7 +222,7 @@ def zip_bomb(valid: bytes, member: str, size: int = 3 * 1024**3) -> bytes:
 
 def raw_pdf(objects: list[bytes]) -> bytes:
     """A PDF written by hand: ``objects`` are the bodies of objects 1, 2, ... (1 is the catalog), with a right xref."""
-    out = b"%PDF-1.4\n"
+    out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
@@ -231,7 +231,7 @@ def raw_pdf(objects: list[bytes]) -> bytes:
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out
+    return bytes(out)
 
 
 def pdf_stream(content: bytes, dictionary: bytes = b"", compress: bool = False) -> bytes:
@@ -329,8 +329,7 @@ def scanned_pages_pdf(lines: list[str], pages: int, dpi: int = 150) -> bytes:
         b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
         pdf_stream(
             image.tobytes(),
-            b" /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8"
-            % (width, height),
+            b" /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8" % (width, height),
             compress=True,
         ),
         pdf_stream(b"q 595 0 0 842 0 0 cm /Im Do Q"),
