@@ -83,6 +83,30 @@ class IndexSettings(BaseSettings):
         gt=0,
         description="Office documents and e-books (zip archives) that would inflate beyond this are refused (zip bombs).",
     )
+    file_timeout_seconds: float = Field(
+        1800.0,
+        gt=0,
+        description="Longest one file may take to read in all, OCR included (a scan of 500 pages at 3 s a page); "
+        "slower files are reported and skipped.",
+    )
+    max_pages: int = Field(
+        2000,
+        ge=1,
+        description="PDFs with more pages (decks with more slides) are refused before any page is read or sent to OCR, "
+        "and reported.",
+    )
+    max_text_chars: int = Field(
+        6_000_000,
+        ge=1000,
+        description="Files that yield more characters of text are refused as soon as they pass it, and reported "
+        "(a 1,000-page report holds about 2 to 3.5 million).",
+    )
+    max_chunks_per_file: int = Field(
+        20_000,
+        ge=1,
+        description="Files that make more passages are refused and reported: each passage costs embedding time "
+        "(a 1,000-page report makes about 4,500; 20,000 take one to three hours on two cores).",
+    )
     render_timeout_seconds: float = Field(
         10.0,
         gt=0,

@@ -20,6 +20,7 @@ from index.embeddings import Embedder
 from index.errors import SyncBusyError
 from index.isolation import IsolatedReader, ReadLimits
 from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, LoadError, LoadEvent, LoadOptions
+from index.loaders.budget import french_number
 from index.manifest import DocumentEntry, Manifest
 from index.state import IndexState, Journal
 from index.store import PAGE_NONE, Store, collection_name
@@ -159,6 +160,13 @@ def scan_documents(docs_dir: Path, max_bytes: int) -> list[ScannedFile]:
     return out
 
 
+def too_many_chunks(count: int, limit: int) -> str:
+    return (
+        f"fichier refusé : {french_number(count)} passages à indexer, plus que la limite de {french_number(limit)} "
+        "(des heures de calcul) : découpez-le ou augmentez ASSISTANT_MAX_CHUNKS_PER_FILE"
+    )
+
+
 def _metadata(chunk: Chunk, entry: DocumentEntry) -> dict[str, Any]:
     return {
         "doc_hash": chunk.doc_hash,
@@ -202,6 +210,7 @@ class Indexer:
         max_file_bytes: int = 50_000_000,
         load_options: LoadOptions | None = None,
         read_limits: ReadLimits | None = None,
+        max_chunks: int = 20_000,
     ) -> None:
         self.docs_dir = docs_dir
         self.state = state
@@ -213,6 +222,7 @@ class Indexer:
         self.max_file_bytes = max_file_bytes
         self.load_options = load_options or LoadOptions()
         self.read_limits = read_limits or ReadLimits()
+        self.max_chunks = max_chunks  # a file that makes more passages is refused (each costs embedding time)
 
     @classmethod
     def from_settings(cls, settings: IndexSettings, state: IndexState, store: Store, embedder: Embedder) -> Indexer:
@@ -230,8 +240,15 @@ class Indexer:
                 ocr_languages=settings.ocr_languages,
                 ocr_page_seconds=settings.ocr_page_seconds,
                 max_unzipped_bytes=int(settings.max_unzipped_mb * 1_000_000),
+                max_pages=settings.max_pages,
+                max_text_chars=settings.max_text_chars,
             ),
-            ReadLimits(seconds=settings.parse_timeout_seconds, memory_mb=settings.parse_memory_mb),
+            ReadLimits(
+                seconds=settings.parse_timeout_seconds,
+                memory_mb=settings.parse_memory_mb,
+                file_seconds=settings.file_timeout_seconds,
+            ),
+            settings.max_chunks_per_file,
         )
 
     def sync(
@@ -464,7 +481,11 @@ class Indexer:
         except LoadError as exc:
             log.info("not indexed: %s: %s", f.source, exc)
             return str(exc)
-        return document, split_document(document, f.hash, self.chunking["size"], self.chunking["overlap"])
+        chunks = split_document(document, f.hash, self.chunking["size"], self.chunking["overlap"])
+        if len(chunks) > self.max_chunks:  # refused, not cut: see index.loaders.budget
+            log.info("not indexed: %s: %d chunks", f.source, len(chunks))
+            return too_many_chunks(len(chunks), self.max_chunks)
+        return document, chunks
 
     def _embed(
         self,

@@ -7,6 +7,7 @@ import re
 
 from index.loaders.base import LoadedDocument, LoadError, guess_title
 from index.loaders.blocks import PageBuilder
+from index.loaders.budget import TextBudget
 
 # Word's built-in heading styles are stored under their English names ("heading 1"); documents
 # made elsewhere sometimes carry the French ones ("Titre 1").
@@ -32,8 +33,9 @@ def _is_heading(paragraph: object) -> bool:
     return level is not None and level.get(f"{_W}val", "9") in set("012345678")
 
 
-def _rows(table: object) -> list[list[str]]:
+def _rows(table: object, budget: TextBudget) -> list[list[str]]:
     rows = []
+    pending = 0  # a cell merged down many rows gives its text on each: counted as it is read
     for row in table.rows:  # type: ignore[attr-defined]
         cells: list[str] = []
         previous = None
@@ -42,11 +44,13 @@ def _rows(table: object) -> list[list[str]]:
                 continue
             previous = cell._tc
             cells.append(cell.text)
+            pending += len(cells[-1])
+            budget.check(pending)
         rows.append(cells)
     return rows
 
 
-def load_docx(data: bytes, name: str) -> LoadedDocument:
+def load_docx(data: bytes, name: str, budget: TextBudget | None = None) -> LoadedDocument:
     import zipfile
 
     import docx  # python-docx
@@ -57,11 +61,12 @@ def load_docx(data: bytes, name: str) -> LoadedDocument:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise LoadError("document Word illisible ou corrompu : réenregistrez-le au format .docx") from exc
-    builder = PageBuilder()
+    budget = budget or TextBudget()
+    builder = PageBuilder(budget)
     title = ""
     for block in document.iter_inner_content():
         if isinstance(block, Table):
-            builder.add_rows(_rows(block))
+            builder.add_rows(_rows(block, budget))
             continue
         heading = _is_heading(block)
         if not title and _TITLE_STYLE.match(_style_name(block)):
