@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -18,6 +18,7 @@ from index.chunking import Chunk, split_document
 from index.config import IndexSettings
 from index.embeddings import Embedder
 from index.errors import SyncBusyError
+from index.files import NotRegularFileError, hash_document, kind_of, refusal
 from index.isolation import IsolatedReader, ReadLimits
 from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, LoadError, LoadEvent, LoadOptions
 from index.loaders.budget import french_number
@@ -109,15 +110,43 @@ class SyncReport:
         }
 
 
+def _entries(docs_dir: Path) -> Iterator[tuple[Path, os.stat_result | None, str | None]]:
+    """(path, lstat, error) of every entry below ``docs_dir`` that is not hidden, links never followed."""
+    problems: list[OSError] = []
+    for folder, dirnames, filenames in os.walk(docs_dir, onerror=problems.append, followlinks=False):
+        base = Path(folder)
+        for name in list(dirnames):
+            if name.startswith("."):
+                dirnames.remove(name)
+            elif os.path.islink(base / name):  # os.walk lists a link to a folder with the folders, never enters it
+                dirnames.remove(name)
+                filenames.append(name)
+        for name in filenames:
+            if name.startswith("."):
+                continue
+            path = base / name
+            try:
+                yield path, os.lstat(path), None
+            except OSError as exc:
+                yield path, None, f"fichier inaccessible ({exc.strerror})"
+    for problem in problems:
+        if problem.filename is None or Path(problem.filename) == docs_dir:
+            raise problem  # the folder itself cannot be listed: no sync may take that for an empty folder
+        yield Path(problem.filename), None, f"dossier illisible ({problem.strerror}) : vérifiez ses droits"
+
+
 def scan_documents(docs_dir: Path, max_bytes: int) -> list[ScannedFile]:
-    """List the documents folder (hidden files skipped), hashing each readable file."""
+    """List the documents folder (hidden files skipped), hashing each regular file.
+
+    Only regular files inside the folder are read: symbolic links (to a file or a folder, inside
+    or outside), named pipes, devices and sockets are reported with a French reason and never
+    opened; the hashing itself opens through ``index.files`` (no link followed, no pipe waited on).
+    """
     if not docs_dir.is_dir():
         raise FileNotFoundError(f"Le dossier de documents {docs_dir} n'existe pas.")
     out: list[ScannedFile] = []
-    for path in sorted(p for p in docs_dir.rglob("*") if p.is_file() or p.is_symlink()):
+    for path, info, problem in sorted(_entries(docs_dir), key=lambda entry: entry[0].relative_to(docs_dir).parts):
         rel = path.relative_to(docs_dir)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
         source = rel.as_posix()
         try:
             source.encode("utf-8")
@@ -127,11 +156,14 @@ def scan_documents(docs_dir: Path, max_bytes: int) -> list[ScannedFile]:
                 ScannedFile(shown, path, 0, error="nom de fichier mal encodé (caractères illisibles) : renommez le fichier")
             )
             continue
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            out.append(ScannedFile(source, path, 0, error=f"fichier inaccessible ({exc.strerror})"))
+        if info is None:
+            out.append(ScannedFile(source, path, 0, error=problem))
             continue
+        kind = kind_of(info.st_mode)
+        if kind is not None:  # a link, a pipe, a device, a socket: never opened
+            out.append(ScannedFile(source, path, 0, error=refusal(kind)))
+            continue
+        size = info.st_size
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             out.append(
                 ScannedFile(
@@ -152,7 +184,10 @@ def scan_documents(docs_dir: Path, max_bytes: int) -> list[ScannedFile]:
             )
         else:
             try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                digest = hash_document(path, docs_dir)
+            except NotRegularFileError as exc:  # swapped for a link or a pipe since it was listed
+                out.append(ScannedFile(source, path, size, error=exc.reason))
+                continue
             except OSError as exc:
                 out.append(ScannedFile(source, path, size, error=f"lecture impossible ({exc.strerror}) : vérifiez les droits"))
                 continue
@@ -477,7 +512,7 @@ class Indexer:
 
         assert f.hash is not None
         try:
-            document = reader.read(f.path, f.path.name, on_event)
+            document = reader.read(f.path, f.path.name, on_event, root=self.docs_dir)
         except LoadError as exc:
             log.info("not indexed: %s: %s", f.source, exc)
             return str(exc)

@@ -93,7 +93,7 @@ def test_bad_files_are_reported_and_the_rest_indexed(docs: Path, tmp_path: Path,
     (docs / "photo.png").write_bytes(b"\x89PNG....")
     (docs / "gros.txt").write_text("x" * 30_000)
     (docs / "ancien.txt").write_bytes("Coopération médicale à Huê : l'hôpital régional accueille des internes.".encode("cp1252"))
-    (docs / "lien-casse.txt").symlink_to(docs / "n-existe-pas.txt")  # unreadable, even for root
+    (docs / "lien-casse.txt").symlink_to(docs / "n-existe-pas.txt")  # a link, and a broken one: never followed
     indexer = make_indexer(docs, tmp_path / "data", sqlite_state, max_file_bytes=20_000)
     report = indexer.sync()
     failed = {f["source"]: f["error"] for f in report.failed}
@@ -101,7 +101,7 @@ def test_bad_files_are_reported_and_the_rest_indexed(docs: Path, tmp_path: Path,
     assert "corrompu" in failed["faux.pdf"]
     assert "non pris en charge" in failed["photo.png"]
     assert "trop volumineux" in failed["gros.txt"]
-    assert "inaccessible" in failed["lien-casse.txt"] or "lecture impossible" in failed["lien-casse.txt"]
+    assert "lien symbolique ignoré" in failed["lien-casse.txt"]
     assert "ancien.txt" in report.added, "Windows-1252 text is indexed, not refused"
     assert "000_1bb8a8b098313e5b.txt" in report.added
     manifest = sqlite_state.manifest()
