@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 _HEADER = 8
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
+_TMP_PREFIX = "coop-worker-"  # the private temporary folders of workers
 
 # What a parser, PDFium and Tesseract need from the environment; anything else stays with the parent.
 _KEPT = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "PYTHONIOENCODING", "PYTHONUTF8",
@@ -173,7 +174,7 @@ class Worker:
             self._proc = self._spawn()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        tmpdir = tempfile.mkdtemp(prefix="coop-worker-")
+        tmpdir = tempfile.mkdtemp(prefix=_TMP_PREFIX)
         self._tmpdir = tmpdir
         try:
             proc = subprocess.Popen(
@@ -315,6 +316,13 @@ def _limit_cpu(seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (spent + seconds, resource.getrlimit(resource.RLIMIT_CPU)[1]))
 
 
+def _remove_own_tmpdir() -> None:
+    """Remove this worker's private temporary folder (its parent cannot any more: it is gone)."""
+    tmpdir = os.environ.get("TMPDIR", "")
+    if os.path.basename(tmpdir).startswith(_TMP_PREFIX):  # never a folder this worker was not given
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
 def _exit_with_parent() -> None:
     """Exit when the parent process goes away (killed while this worker was busy with a hostile file)."""
     parent = os.getppid()
@@ -323,7 +331,8 @@ def _exit_with_parent() -> None:
         while True:
             time.sleep(1.0)
             if os.getppid() != parent:
-                os._exit(1)
+                _remove_own_tmpdir()
+                os.killpg(0, signal.SIGKILL)  # this worker and what it started (Tesseract)
 
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
@@ -340,7 +349,8 @@ def serve(handle: Handler, name: str) -> None:
     write_frame(out, ("ready",))
     while True:
         request = read_frame(inp)
-        if request is None:
+        if request is None:  # closed by its parent, or its parent is gone
+            _remove_own_tmpdir()
             return
         _limit_cpu(cpu_seconds)
         try:

@@ -80,7 +80,17 @@ def test_a_busy_worker_whose_parent_dies_exits_by_itself(tmp_path: Path) -> None
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.1)
     assert not _alive(pid), "the orphaned worker is still reading"
-    Path(tmpdir).rmdir()  # what only the dead parent could have removed (empty: nothing was written)
+    assert not Path(tmpdir).exists(), "the orphan removed its temporary folder"
+
+
+def test_an_idle_worker_whose_parent_dies_exits_and_removes_its_folder() -> None:
+    parent = "import os\nfrom index.worker import Worker\nw = Worker('index.render', 1024)\nw.start()\nprint(w.pid, w.tmpdir, flush=True)\nos._exit(0)"
+    out = subprocess.run([sys.executable, "-c", parent], cwd=ROOT, stdout=subprocess.PIPE, text=True, timeout=60, check=True)
+    pid_text, tmpdir = out.stdout.split()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (_alive(int(pid_text)) or Path(tmpdir).exists()):
+        time.sleep(0.05)
+    assert not _alive(int(pid_text)) and not Path(tmpdir).exists()
 
 
 def _alive(pid: int) -> bool:
