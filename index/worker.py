@@ -9,8 +9,9 @@ The parent side (``Worker``) starts ``python -m <module> <address space>``:
   a killed worker (or its Tesseract) was writing is never left behind.
 
 Each request gets a ``Deadline``; past it the worker is killed and the next request gets a fresh
-one. The worker side (``serve``) caps its address space (RLIMIT_AS), exits when its parent goes
-away, and answers each request with a handler.
+one. The worker side (``serve``) caps its address space (RLIMIT_AS) and the CPU time of each
+request (RLIMIT_CPU, a backstop past the deadline), exits when its parent goes away (removing its
+temporary folder and killing what it started), and answers each request with a handler.
 
 Frames on the pipes are 8-byte big-endian lengths followed by a pickle. Only this project's own
 worker writes them, so unpickling them is as safe as the worker's code.
@@ -258,7 +259,7 @@ class Worker:
                     proc.wait(timeout=5)
                 except (OSError, subprocess.TimeoutExpired):
                     kill = True
-            if kill and proc.poll() is None:
+            if kill:  # even when the worker itself is dead: a Tesseract it started may not be
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)  # the worker and what it started (its session)
             try:
@@ -312,8 +313,9 @@ def _limit_cpu(seconds: int) -> None:
     import resource
 
     used = resource.getrusage(resource.RUSAGE_SELF)
-    spent = int(used.ru_utime + used.ru_stime) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (spent + seconds, resource.getrlimit(resource.RLIMIT_CPU)[1]))
+    soft = int(used.ru_utime + used.ru_stime) + 1 + seconds
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
 
 
 def _remove_own_tmpdir() -> None:
