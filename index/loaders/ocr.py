@@ -61,6 +61,13 @@ def recognize(image: object, options: LoadOptions) -> str:
     return re.sub(r"[ \t]+\n", "\n", text).strip()
 
 
+def _one_colour(image: object) -> bool:
+    """Whether a page image is blank: a single value in every band (Tesseract would read nothing on it)."""
+    extrema = image.getextrema()  # type: ignore[attr-defined]
+    bands = extrema if isinstance(extrema[0], tuple) else (extrema,)
+    return all(low == high for low, high in bands)
+
+
 def ocr_pdf(
     document: LoadedDocument,
     data: bytes,
@@ -113,8 +120,7 @@ def ocr_pdf(
                     image = page.render(scale=options.ocr_dpi / 72, grayscale=True).to_pil()
                 finally:
                     page.close()
-            low, high = image.getextrema()  # type: ignore[misc]
-            text = recognize(image, options) if low != high else ""
+            text = "" if _one_colour(image) else recognize(image, options)
             if budget is not None:
                 budget.add(text)
             pages[i] = Page(number, text, pages[i].sections, ocr=True)
