@@ -83,3 +83,38 @@ class IndexSettings(BaseSettings):
         gt=0,
         description="Office documents and e-books (zip archives) that would inflate beyond this are refused (zip bombs).",
     )
+    file_timeout_seconds: float = Field(
+        1800.0,
+        gt=0,
+        description="Longest one file may take to read in all, OCR included (a scan of 500 pages at 3 s a page); "
+        "slower files are reported and skipped.",
+    )
+    max_pages: int = Field(
+        2000,
+        ge=1,
+        description="PDFs with more pages (decks with more slides) are refused before any page is read or sent to OCR, "
+        "and reported.",
+    )
+    max_text_chars: int = Field(
+        6_000_000,
+        ge=1000,
+        description="Files that yield more characters of text are refused as soon as they pass it, and reported "
+        "(a 1,000-page report holds about 2 to 3.5 million).",
+    )
+    max_chunks_per_file: int = Field(
+        20_000,
+        ge=1,
+        description="Files that make more passages are refused and reported: each passage costs embedding time "
+        "(a 1,000-page report makes about 4,500; 20,000 take one to three hours on two cores).",
+    )
+    render_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest the source viewer may take to draw one PDF page (in a worker process); "
+        "past it the page is given up (the viewer can show its text instead).",
+    )
+    render_memory_mb: int = Field(
+        1024,
+        ge=256,
+        description="Memory (address space) allowed to the process that draws PDF pages for the source viewer.",
+    )

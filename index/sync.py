@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -18,8 +18,10 @@ from index.chunking import Chunk, split_document
 from index.config import IndexSettings
 from index.embeddings import Embedder
 from index.errors import SyncBusyError
+from index.files import NotRegularFileError, hash_document, kind_of, refusal
 from index.isolation import IsolatedReader, ReadLimits
 from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, LoadError, LoadEvent, LoadOptions
+from index.loaders.budget import french_number
 from index.manifest import DocumentEntry, Manifest
 from index.state import IndexState, Journal
 from index.store import PAGE_NONE, Store, collection_name
@@ -108,15 +110,43 @@ class SyncReport:
         }
 
 
+def _entries(docs_dir: Path) -> Iterator[tuple[Path, os.stat_result | None, str | None]]:
+    """(path, lstat, error) of every entry below ``docs_dir`` that is not hidden, links never followed."""
+    problems: list[OSError] = []
+    for folder, dirnames, filenames in os.walk(docs_dir, onerror=problems.append, followlinks=False):
+        base = Path(folder)
+        for name in list(dirnames):
+            if name.startswith("."):
+                dirnames.remove(name)
+            elif os.path.islink(base / name):  # os.walk lists a link to a folder with the folders, never enters it
+                dirnames.remove(name)
+                filenames.append(name)
+        for name in filenames:
+            if name.startswith("."):
+                continue
+            path = base / name
+            try:
+                yield path, os.lstat(path), None
+            except OSError as exc:
+                yield path, None, f"fichier inaccessible ({exc.strerror})"
+    for problem in problems:
+        if problem.filename is None or Path(problem.filename) == docs_dir:
+            raise problem  # the folder itself cannot be listed: no sync may take that for an empty folder
+        yield Path(problem.filename), None, f"dossier illisible ({problem.strerror}) : vérifiez ses droits"
+
+
 def scan_documents(docs_dir: Path, max_bytes: int) -> list[ScannedFile]:
-    """List the documents folder (hidden files skipped), hashing each readable file."""
+    """List the documents folder (hidden files skipped), hashing each regular file.
+
+    Only regular files inside the folder are read: symbolic links (to a file or a folder, inside
+    or outside), named pipes, devices and sockets are reported with a French reason and never
+    opened; the hashing itself opens through ``index.files`` (no link followed, no pipe waited on).
+    """
     if not docs_dir.is_dir():
         raise FileNotFoundError(f"Le dossier de documents {docs_dir} n'existe pas.")
     out: list[ScannedFile] = []
-    for path in sorted(p for p in docs_dir.rglob("*") if p.is_file() or p.is_symlink()):
+    for path, info, problem in sorted(_entries(docs_dir), key=lambda entry: entry[0].relative_to(docs_dir).parts):
         rel = path.relative_to(docs_dir)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
         source = rel.as_posix()
         try:
             source.encode("utf-8")
@@ -126,11 +156,14 @@ def scan_documents(docs_dir: Path, max_bytes: int) -> list[ScannedFile]:
                 ScannedFile(shown, path, 0, error="nom de fichier mal encodé (caractères illisibles) : renommez le fichier")
             )
             continue
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            out.append(ScannedFile(source, path, 0, error=f"fichier inaccessible ({exc.strerror})"))
+        if info is None:
+            out.append(ScannedFile(source, path, 0, error=problem))
             continue
+        kind = kind_of(info.st_mode)
+        if kind is not None:  # a link, a pipe, a device, a socket: never opened
+            out.append(ScannedFile(source, path, 0, error=refusal(kind)))
+            continue
+        size = info.st_size
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             out.append(
                 ScannedFile(
@@ -151,12 +184,22 @@ def scan_documents(docs_dir: Path, max_bytes: int) -> list[ScannedFile]:
             )
         else:
             try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                digest = hash_document(path, docs_dir)
+            except NotRegularFileError as exc:  # swapped for a link or a pipe since it was listed
+                out.append(ScannedFile(source, path, size, error=exc.reason))
+                continue
             except OSError as exc:
                 out.append(ScannedFile(source, path, size, error=f"lecture impossible ({exc.strerror}) : vérifiez les droits"))
                 continue
             out.append(ScannedFile(source, path, size, hash=digest))
     return out
+
+
+def too_many_chunks(count: int, limit: int) -> str:
+    return (
+        f"fichier refusé : {french_number(count)} passages à indexer, plus que la limite de {french_number(limit)} "
+        "(des heures de calcul) : découpez-le ou augmentez ASSISTANT_MAX_CHUNKS_PER_FILE"
+    )
 
 
 def _metadata(chunk: Chunk, entry: DocumentEntry) -> dict[str, Any]:
@@ -202,6 +245,7 @@ class Indexer:
         max_file_bytes: int = 50_000_000,
         load_options: LoadOptions | None = None,
         read_limits: ReadLimits | None = None,
+        max_chunks: int = 20_000,
     ) -> None:
         self.docs_dir = docs_dir
         self.state = state
@@ -213,6 +257,7 @@ class Indexer:
         self.max_file_bytes = max_file_bytes
         self.load_options = load_options or LoadOptions()
         self.read_limits = read_limits or ReadLimits()
+        self.max_chunks = max_chunks  # a file that makes more passages is refused (each costs embedding time)
 
     @classmethod
     def from_settings(cls, settings: IndexSettings, state: IndexState, store: Store, embedder: Embedder) -> Indexer:
@@ -230,8 +275,15 @@ class Indexer:
                 ocr_languages=settings.ocr_languages,
                 ocr_page_seconds=settings.ocr_page_seconds,
                 max_unzipped_bytes=int(settings.max_unzipped_mb * 1_000_000),
+                max_pages=settings.max_pages,
+                max_text_chars=settings.max_text_chars,
             ),
-            ReadLimits(seconds=settings.parse_timeout_seconds, memory_mb=settings.parse_memory_mb),
+            ReadLimits(
+                seconds=settings.parse_timeout_seconds,
+                memory_mb=settings.parse_memory_mb,
+                file_seconds=settings.file_timeout_seconds,
+            ),
+            settings.max_chunks_per_file,
         )
 
     def sync(
@@ -460,11 +512,15 @@ class Indexer:
 
         assert f.hash is not None
         try:
-            document = reader.read(f.path, f.path.name, on_event)
+            document = reader.read(f.path, f.path.name, on_event, root=self.docs_dir)
         except LoadError as exc:
             log.info("not indexed: %s: %s", f.source, exc)
             return str(exc)
-        return document, split_document(document, f.hash, self.chunking["size"], self.chunking["overlap"])
+        chunks = split_document(document, f.hash, self.chunking["size"], self.chunking["overlap"])
+        if len(chunks) > self.max_chunks:  # refused, not cut: see index.loaders.budget
+            log.info("not indexed: %s: %d chunks", f.source, len(chunks))
+            return too_many_chunks(len(chunks), self.max_chunks)
+        return document, chunks
 
     def _embed(
         self,

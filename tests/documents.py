@@ -54,6 +54,24 @@ def make_docx(blocks: list[tuple[str, object]] = REPORT, title: str = "Rapport d
     return buf.getvalue()
 
 
+def repeated_docx(paragraph: str, count: int) -> bytes:
+    """A .docx of ``count`` copies of one paragraph, its XML written directly (python-docx adds ~5,000 a second)."""
+    import html
+
+    valid = make_docx([])
+    with zipfile.ZipFile(io.BytesIO(valid)) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    xml = parts["word/document.xml"].decode()
+    body = xml.index("<w:body>") + len("<w:body>")
+    one = f'<w:p><w:r><w:t xml:space="preserve">{html.escape(paragraph)}</w:t></w:r></w:p>'
+    parts["word/document.xml"] = (xml[:body] + one * count + xml[body:]).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
 def make_pptx(slides: list[tuple[str, list[str], str]] = SLIDES, table: list[list[str]] | None = None) -> bytes:
     from pptx import Presentation
     from pptx.util import Inches
@@ -220,15 +238,9 @@ def zip_bomb(valid: bytes, member: str, size: int = 3 * 1024**3) -> bytes:
     return out + directory + end
 
 
-def looping_pdf() -> bytes:
-    """A PDF whose page tree contains itself: a naive reader walks it for ever."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        b"<< /Length 0 >>\nstream\n\nendstream",
-    ]
-    out = b"%PDF-1.4\n"
+def raw_pdf(objects: list[bytes]) -> bytes:
+    """A PDF written by hand: ``objects`` are the bodies of objects 1, 2, ... (1 is the catalog), with a right xref."""
+    out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
@@ -237,7 +249,57 @@ def looping_pdf() -> bytes:
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out
+    return bytes(out)
+
+
+def pdf_stream(content: bytes, dictionary: bytes = b"", compress: bool = False) -> bytes:
+    """The body of a stream object (deflated when ``compress``)."""
+    if compress:
+        content = zlib.compress(content, 9)
+        dictionary += b" /Filter /FlateDecode"
+    return b"<< /Length %d%s >>\nstream\n" % (len(content), dictionary) + content + b"\nendstream"
+
+
+def looping_pdf() -> bytes:
+    """A PDF whose page tree contains itself: a naive reader walks it for ever."""
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            pdf_stream(b""),
+        ]
+    )
+
+
+def xobject_bomb_pdf(levels: int = 8, fanout: int = 10, text: bool = False) -> bytes:
+    """A one-page PDF of a few kilobytes that draws fanout ** levels strokes: a "billion laughs" of forms.
+
+    Form 1 strokes ``fanout`` lines (writes a word ``fanout`` times with ``text``); form k draws
+    form k-1 ``fanout`` times; the page draws the last form once. The page counts one object, so a
+    count of the page's objects sees nothing wrong.
+    """
+    first = 4  # objects 1-3: catalog, page tree, page; then the page's content; then the forms
+    content = 5
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R"
+        b" /Resources << /XObject << /F %d 0 R >> >> >>" % (first, content + levels - 1),
+        pdf_stream(b"q /F Do Q"),
+    ]
+    form = b" /Type /XObject /Subtype /Form /BBox [0 0 595 842]"
+    if text:
+        words = b"BT /T 10 Tf " + b"".join(b"1 0 0 1 %d %d Tm (mot) Tj " % (20 + i, 40 + 12 * i) for i in range(fanout)) + b"ET"
+        font = b" /Resources << /Font << /T << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >>"
+        objects.append(pdf_stream(words, form + font))
+    else:
+        strokes = b"".join(b"%d 0 m %d 842 l " % (10 + i, 500 - i) for i in range(fanout)) + b"S"
+        objects.append(pdf_stream(strokes, form))
+    for level in range(1, levels):
+        calls = b" ".join(b"q 1 0 0 1 %d 0 cm /F Do Q" % (i % 3) for i in range(fanout))
+        objects.append(pdf_stream(calls, form + b" /Resources << /XObject << /F %d 0 R >> >>" % (content + level - 1)))
+    return raw_pdf(objects)
 
 
 def nested_html(depth: int = 2_000_000) -> bytes:
@@ -251,3 +313,62 @@ def write_bad_name(folder: Path) -> Path:
     with open(raw, "wb") as fh:
         fh.write("Compte rendu de la réunion du comité de pilotage.".encode())
     return Path(os.fsdecode(raw))
+
+
+def blank_pages_pdf(pages: int) -> bytes:
+    """``pages`` blank pages sharing one empty content stream (20,000 pages: about 1.5 MB): an OCR page bomb."""
+    first = 4  # objects 1-3: catalog, page tree, the shared content; then the pages
+    kids = b" ".join(b"%d 0 R" % (first + i) for i in range(pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
+        pdf_stream(b""),
+    ]
+    objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 3 0 R >>"] * pages
+    return raw_pdf(objects)
+
+
+def scanned_pages_pdf(lines: list[str], pages: int, dpi: int = 150) -> bytes:
+    """``pages`` scanned pages (no text layer) that all show one image of ``lines``: many OCR pages in a small file."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    width, height = int(8.27 * dpi), int(11.69 * dpi)  # A4
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(FONT), size=int(dpi / 72 * 11)) if FONT.exists() else ImageFont.load_default(size=24)
+    y = dpi // 2
+    for line in lines:
+        draw.text((dpi // 2, y), line, fill=0, font=font)
+        y += int(dpi / 72 * 16)
+    first = 5  # objects 1-4: catalog, page tree, the image, the content that draws it; then the pages
+    kids = b" ".join(b"%d 0 R" % (first + i) for i in range(pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
+        pdf_stream(
+            image.tobytes(),
+            b" /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8" % (width, height),
+            compress=True,
+        ),
+        pdf_stream(b"q 595 0 0 842 0 0 cm /Im Do Q"),
+    ]
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /XObject << /Im 3 0 R >> >> >>"
+    return raw_pdf(objects + [page] * pages)
+
+
+def one_word_pdf(letters: int) -> bytes:
+    """A page that prints one word of ``letters`` letters, deflated: a few hundred bytes of PDF.
+
+    A PDF string holds at most 32,767 bytes for PDFium: the word is shown piece after piece.
+    """
+    pieces = [b"(" + b"a" * min(32_000, letters - i) + b") Tj " for i in range(0, letters, 32_000)]
+    content = b"BT /T 1 Tf 20 800 Td " + b"".join(pieces) + b"ET"
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+            b" /Resources << /Font << /T << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
+            pdf_stream(content, compress=True),
+        ]
+    )

@@ -1,7 +1,9 @@
 """One loader per format (a module each): text per page, with sections, and a title.
 
 ``load_bytes`` picks the loader by suffix; every failure is a LoadError whose message
-says, in French, what the user can do about the file.
+says, in French, what the user can do about the file. What a file may yield is bounded
+(``LoadOptions.max_pages``, ``max_text_chars``): past a bound the file is refused as soon as
+the loader sees it (see ``index.loaders.budget``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from index.loaders.base import (
     normalize_layout,
     normalize_page,
 )
+from index.loaders.budget import TextBudget
 from index.loaders.epub import load_epub
 from index.loaders.html import load_html
 from index.loaders.ocr import ocr_pdf
@@ -40,6 +43,7 @@ __all__ = [
     "LoadedDocument",
     "Page",
     "Section",
+    "TextBudget",
     "Unit",
     "decode_text",
     "guess_title",
@@ -47,7 +51,7 @@ __all__ = [
     "normalize_layout",
 ]
 
-LOADERS: dict[str, Callable[[bytes, str], LoadedDocument]] = {
+LOADERS: dict[str, Callable[[bytes, str, TextBudget | None], LoadedDocument]] = {
     ".txt": load_text,
     ".md": load_text,
     ".pdf": load_pdf,
@@ -79,9 +83,10 @@ def load_bytes(data: bytes, name: str, options: LoadOptions | None = None, on_ev
         raise LoadError("fichier vide")
     if suffix in ARCHIVE_SUFFIXES:
         check_archive(data, options.max_unzipped_bytes)
-    document = loader(data, Path(name).stem)
+    budget = TextBudget(options.max_text_chars, options.max_pages)
+    document = loader(data, Path(name).stem, budget)
     if suffix == ".pdf":
-        document = ocr_pdf(document, data, options, on_event)
+        document = ocr_pdf(document, data, options, on_event, budget)
         if document.title == Path(name).stem and any(p.ocr for p in document.pages):
             document = LoadedDocument(guess_title(document.text, document.title), document.pages, document.unit)
     # Page texts leave here final: chunks are exact substrings of them, and sections point into them.

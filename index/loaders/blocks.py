@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from index.loaders.base import Page, Section
+from index.loaders.budget import TextBudget
 
 _SPACES = re.compile(r"[^\S\n]+")
 
@@ -20,9 +21,13 @@ def table_row(cells: list[str]) -> str:
 
 
 class PageBuilder:
-    """Blocks joined by blank lines; a heading block becomes a Section at its offset."""
+    """Blocks joined by blank lines; a heading block becomes a Section at its offset.
 
-    def __init__(self) -> None:
+    Each block is counted in ``budget`` as it is added: a document with too much text stops there.
+    """
+
+    def __init__(self, budget: TextBudget | None = None) -> None:
+        self._budget = budget or TextBudget()
         self._parts: list[str] = []
         self._length = 0
         self._sections: list[Section] = []
@@ -32,6 +37,7 @@ class PageBuilder:
         text = clean_inline(text)
         if not text:
             return
+        self._budget.add(text)
         if self._parts:
             self._parts.append("\n\n")
             self._length += 2
@@ -42,7 +48,12 @@ class PageBuilder:
 
     def add_rows(self, rows: list[list[str]]) -> None:
         """A table: one line per row (rows of a table stay together, in one block)."""
-        lines = [table_row(row) for row in rows]
+        lines = []
+        pending = 0
+        for row in rows:
+            lines.append(table_row(row))
+            pending += len(lines[-1])
+            self._budget.check(pending)
         self.add("\n".join(line for line in lines if line.strip(" |")))
 
     @property

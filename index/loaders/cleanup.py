@@ -59,7 +59,10 @@ _SPACES = re.compile(r"\s+")
 
 def _line_key(line: str, pages: int) -> str:
     """What stays of a line when the numbers that can be page numbers are masked (years and the like stay)."""
-    key = _DIGITS.sub(lambda m: "#" if int(m.group()) <= pages + 100 else m.group(), line.strip().lower())
+    # the length first: int() of a run of thousands of digits raises ValueError (and costs quadratic time)
+    key = _DIGITS.sub(
+        lambda m: "#" if len(m.group()) <= 18 and int(m.group()) <= pages + 100 else m.group(), line.strip().lower()
+    )
     key = _SPACES.sub(" ", key)
     return "#" if _ROMAN.match(key) else key  # roman page numbers of a front matter
 
@@ -105,9 +108,14 @@ def remove_running_lines(pages: list[str]) -> list[str]:
 # --- hyphenation ----------------------------------------------------------------------------
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-# a word cut at a line end: letters, a hyphen, the line break (spaces around it), letters
-_CUT = re.compile(r"([^\W\d_]+)-[ \t]*\n[ \t]*([^\W\d_]+)")
-_COMPOUND = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
+# A word cut at a line end: letters, a hyphen, the line break (spaces around it), letters. Both
+# patterns start only where a word starts (the look-behind) and never give letters or spaces back
+# (possessive ``++`` / ``*+``): written as ``[^\W\d_]+-`` they tried every position of a run of
+# letters and backtracked through the rest of it, quadratic in the run (a 20,000-letter word took
+# 5 s, a 1 MB one hours). Giving back can never help them match (a letter is no hyphen, no space,
+# no line end), so they match exactly what the plain patterns did.
+_CUT = re.compile(r"(?<![^\W\d_])([^\W\d_]++)-[ \t]*+\n[ \t]*+([^\W\d_]++)")
+_COMPOUND = re.compile(r"(?<![^\W\d_])[^\W\d_]++(?:-[^\W\d_]++)+")
 
 
 @functools.cache

@@ -8,6 +8,7 @@ from typing import Any
 
 from index.loaders.base import LoadedDocument, LoadError, guess_title
 from index.loaders.blocks import PageBuilder
+from index.loaders.budget import TextBudget
 
 _BLOCK_TAGS = {
     "p", "div", "section", "article", "aside", "blockquote", "pre", "li", "ul", "ol", "dl", "dt", "dd",
@@ -80,7 +81,7 @@ def _toc_titles(toc: Any) -> dict[str, str]:
     return titles
 
 
-def load_epub(data: bytes, name: str) -> LoadedDocument:
+def load_epub(data: bytes, name: str, budget: TextBudget | None = None) -> LoadedDocument:
     import zipfile
 
     from ebooklib import ITEM_DOCUMENT, epub
@@ -94,7 +95,7 @@ def load_epub(data: bytes, name: str) -> LoadedDocument:
             raise LoadError("livre numérique (EPUB) illisible : son index interne est abîmé, réexportez-le") from exc
         raise
     toc = _toc_titles(book.toc)
-    builder = PageBuilder()
+    builder = PageBuilder(budget)
     for idref, _linear in book.spine:
         item = book.get_item_with_id(idref)
         if item is None or item.get_type() != ITEM_DOCUMENT or isinstance(item, epub.EpubNav):

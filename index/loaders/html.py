@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from index.loaders.base import LoadedDocument, Page, Section, decode_text, guess_title
+from index.loaders.budget import TextBudget
 
 _DROPPED_TAGS = [
     "script",
@@ -79,7 +80,7 @@ class _Block:
     kind: str  # "text", "row" (a table row), "pre", or "h1".."h6"
 
 
-def load_html(data: bytes, name: str) -> LoadedDocument:
+def load_html(data: bytes, name: str, budget: TextBudget | None = None) -> LoadedDocument:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(decode_text(data), "html.parser")
@@ -87,7 +88,7 @@ def load_html(data: bytes, name: str) -> LoadedDocument:
     _drop_boilerplate(soup)
     root = soup.find("main") or soup.find(True, attrs={"role": "main"}) or soup.body or soup
     blocks = _blocks(root)
-    text, sections = _assemble(blocks)
+    text, sections = _assemble(blocks, budget or TextBudget())
     h1 = next((b.text for b in blocks if b.kind == "h1"), "")
     return LoadedDocument(h1 or page_title or guess_title(text, name), (Page(None, text, tuple(sections)),))
 
@@ -170,7 +171,7 @@ def _blocks(root: Any) -> list[_Block]:
     return blocks
 
 
-def _assemble(blocks: list[_Block]) -> tuple[str, list[Section]]:
+def _assemble(blocks: list[_Block], budget: TextBudget) -> tuple[str, list[Section]]:
     """Join blocks (rows of one table on consecutive lines, other blocks as paragraphs), placing the sections."""
     parts: list[str] = []
     sections: list[Section] = []
@@ -183,6 +184,7 @@ def _assemble(blocks: list[_Block]) -> tuple[str, list[Section]]:
             length += len(separator)
         if block.kind in _HEADINGS and _HEADINGS[block.kind] <= SECTION_LEVELS:
             sections.append(Section(length, " ".join(block.text.split())))  # no-break spaces too
+        budget.add(block.text)
         parts.append(block.text)
         length += len(block.text)
         previous = block.kind

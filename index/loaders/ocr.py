@@ -11,6 +11,7 @@ import logging
 import re
 
 from index.loaders.base import LoadedDocument, LoadError, Page
+from index.loaders.budget import TextBudget
 from index.loaders.options import LoadOptions, OnEvent
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,25 @@ def recognize(image: object, options: LoadOptions) -> str:
     return re.sub(r"[ \t]+\n", "\n", text).strip()
 
 
-def ocr_pdf(document: LoadedDocument, data: bytes, options: LoadOptions, on_event: OnEvent | None = None) -> LoadedDocument:
-    """Fill the pages without a text layer by OCR; the other pages are kept as they are."""
+def _one_colour(image: object) -> bool:
+    """Whether a page image is blank: a single value in every band (Tesseract would read nothing on it)."""
+    extrema = image.getextrema()  # type: ignore[attr-defined]
+    bands = extrema if isinstance(extrema[0], tuple) else (extrema,)
+    return all(low == high for low, high in bands)
+
+
+def ocr_pdf(
+    document: LoadedDocument,
+    data: bytes,
+    options: LoadOptions,
+    on_event: OnEvent | None = None,
+    budget: TextBudget | None = None,
+) -> LoadedDocument:
+    """Fill the pages without a text layer by OCR; the other pages are kept as they are.
+
+    A page whose image is blank (one colour) is not given to Tesseract: it has nothing to read.
+    The text read counts in ``budget`` (the text layer of the other pages is already in it).
+    """
     blank = pages_without_text(document)
     if not blank:
         return document
@@ -102,7 +120,10 @@ def ocr_pdf(document: LoadedDocument, data: bytes, options: LoadOptions, on_even
                     image = page.render(scale=options.ocr_dpi / 72, grayscale=True).to_pil()
                 finally:
                     page.close()
-            pages[i] = Page(number, recognize(image, options), pages[i].sections, ocr=True)
+            text = "" if _one_colour(image) else recognize(image, options)
+            if budget is not None:
+                budget.add(text)
+            pages[i] = Page(number, text, pages[i].sections, ocr=True)
             log.info("OCR: page %d (%d/%d)", number, done, len(blank))
             if on_event:
                 on_event(("ocr", done, len(blank)))

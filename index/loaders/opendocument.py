@@ -12,6 +12,7 @@ from typing import Any
 
 from index.loaders.base import LoadedDocument, LoadError, Page, guess_title
 from index.loaders.blocks import PageBuilder
+from index.loaders.budget import TextBudget
 from index.loaders.slides import NOTES_LABEL
 
 TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
@@ -66,7 +67,9 @@ def inline_text(node: Any) -> str:
             continue
         qname = child.qname
         if qname == (TEXT, "s"):
-            parts.append(" " * int(child.getAttrNS(TEXT, "c") or 1))
+            # a run of spaces becomes one space in the end (clean_inline): a hostile count of a
+            # billion would build a gigabyte first
+            parts.append(" " * min(int(child.getAttrNS(TEXT, "c") or 1), 100))
         elif qname == (TEXT, "tab"):
             parts.append("\t")
         elif qname == (TEXT, "line-break"):
@@ -164,11 +167,11 @@ def _meta_title(document: Any) -> str:
     return inline_text(titles[0]).strip() if titles else ""
 
 
-def load_odt(data: bytes, name: str) -> LoadedDocument:
+def load_odt(data: bytes, name: str, budget: TextBudget | None = None) -> LoadedDocument:
     document = _open(data, "document OpenDocument (.odt)")
     if document.text is None:
         raise LoadError("ce fichier .odt ne contient pas de texte (est-ce un tableur ou une présentation ?)")
-    builder = PageBuilder()
+    builder = PageBuilder(budget)
     title = _add_blocks(builder, document.text, _title_styles(document)) or builder.first_heading or _meta_title(document)
     page = builder.page()
     return LoadedDocument(title[:160] or guess_title(page.text, name), (page,))
@@ -181,14 +184,16 @@ def _slide_title(slide: Any) -> Any | None:
     return None
 
 
-def load_odp(data: bytes, name: str) -> LoadedDocument:
+def load_odp(data: bytes, name: str, budget: TextBudget | None = None) -> LoadedDocument:
     document = _open(data, "présentation OpenDocument (.odp)")
     if document.presentation is None:
         raise LoadError("ce fichier .odp ne contient pas de diapositives (est-ce un texte ou un tableur ?)")
+    budget = budget or TextBudget()
     pages: list[Page] = []
     slides = [node for node in _element_children(document.presentation) if node.qname == (DRAW, "page")]
+    budget.check_pages(len(slides), "slide")
     for number, slide in enumerate(slides, start=1):
-        builder = PageBuilder()
+        builder = PageBuilder(budget)
         title = _slide_title(slide)
         if title is not None:
             builder.add(inline_text(title), heading=True)
@@ -201,7 +206,7 @@ def load_odp(data: bytes, name: str) -> LoadedDocument:
                 _add_blocks(builder, child)
         notes = [c for c in _element_children(slide) if c.qname == (PRESENTATION, "notes")]
         if notes:
-            notes_builder = PageBuilder()
+            notes_builder = PageBuilder(budget)  # counted twice (here and in the slide): a bound all the same
             for frame in _element_children(notes[0]):
                 if frame.qname == (DRAW, "frame") and frame.getAttrNS(PRESENTATION, "class") == "notes":
                     _add_blocks(notes_builder, frame)

@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 
 from index.loaders.base import LoadedDocument, LoadError, Page, Section, guess_title
+from index.loaders.budget import TextBudget
 from index.loaders.cleanup import clean_pages
 
 # PDFium is not thread-safe: every call into it, in this module or in index.render, holds this lock.
@@ -27,8 +28,8 @@ class OutlineEntry:
     level: int
 
 
-def load_pdf(data: bytes, name: str) -> LoadedDocument:
-    raw_pages, outline, title = _read(data)
+def load_pdf(data: bytes, name: str, budget: TextBudget | None = None) -> LoadedDocument:
+    raw_pages, outline, title = _read(data, budget or TextBudget())
     texts = clean_pages(raw_pages)
     sections = sections_from_outline(texts, outline) if outline else sections_from_headings(texts)
     pages = tuple(Page(i + 1, text, tuple(sections.get(i, ()))) for i, text in enumerate(texts))
@@ -52,18 +53,21 @@ def open_pdf(data: bytes):  # type: ignore[no-untyped-def]
         raise LoadError("PDF illisible ou corrompu : réexportez-le depuis le logiciel qui l'a produit") from exc
 
 
-def _read(data: bytes) -> tuple[list[str], list[OutlineEntry], str]:
+def _read(data: bytes, budget: TextBudget) -> tuple[list[str], list[OutlineEntry], str]:
     import pypdfium2 as pdfium
 
     with PDFIUM_LOCK:
         document = open_pdf(data)
         try:
+            budget.check_pages(len(document))
             pages = []
             for index in range(len(document)):
                 page = document[index]
                 textpage = page.get_textpage()
                 try:
+                    budget.check(textpage.count_chars())  # before the page's text is built
                     pages.append(textpage.get_text_range())
+                    budget.add(pages[-1])
                 finally:
                     textpage.close()
                     page.close()

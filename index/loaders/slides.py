@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from index.loaders.base import LoadedDocument, LoadError, guess_title
 from index.loaders.blocks import PageBuilder
+from index.loaders.budget import TextBudget
 
 NOTES_LABEL = "Notes de l'orateur :"
 
@@ -40,7 +41,7 @@ def _add_shape(builder: PageBuilder, shape: object) -> None:
             builder.add(paragraph.text)
 
 
-def load_pptx(data: bytes, name: str) -> LoadedDocument:
+def load_pptx(data: bytes, name: str, budget: TextBudget | None = None) -> LoadedDocument:
     import zipfile
 
     from pptx import Presentation
@@ -50,9 +51,11 @@ def load_pptx(data: bytes, name: str) -> LoadedDocument:
         deck = Presentation(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise LoadError("présentation PowerPoint illisible ou corrompue : réenregistrez-la au format .pptx") from exc
+    budget = budget or TextBudget()
+    budget.check_pages(len(deck.slides), "slide")
     pages = []
     for number, slide in enumerate(deck.slides, start=1):
-        builder = PageBuilder()
+        builder = PageBuilder(budget)
         title_shape = slide.shapes.title
         if title_shape is not None and title_shape.text_frame.text.strip():
             builder.add(title_shape.text_frame.text, heading=True)

@@ -191,3 +191,23 @@ def test_ocr_turned_off_says_so() -> None:
 def test_ocr_languages_that_are_not_installed_are_named() -> None:
     with pytest.raises(LoadError, match=r"OCR non installé pour xyz \(installez tesseract-ocr-xyz\)"):
         load_bytes(make_scanned_pdf(SCAN[:1]), "scan.pdf", LoadOptions(ocr_languages="fra+xyz"))
+
+
+def test_docx_style_names_are_python_docx_s_own() -> None:
+    import docx
+
+    from index.loaders.office import style_namer
+
+    document = docx.Document()
+    document.add_paragraph("Titre", style="Title")
+    document.add_heading("Partie", 1)
+    document.add_paragraph("Texte")
+    document.add_paragraph("Point", style="List Bullet")
+    document.add_heading("Détail", 3)
+    buf = io.BytesIO()
+    document.save(buf)
+    for data in (buf.getvalue(), make_docx()):
+        reread = docx.Document(io.BytesIO(data))
+        name = style_namer(reread)
+        assert [name(p) for p in reread.paragraphs] == [p.style.name for p in reread.paragraphs]
+    assert [name(p) for p in reread.paragraphs][:3] == ["Title", "Heading 1", "Normal"]

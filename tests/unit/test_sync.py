@@ -93,7 +93,7 @@ def test_bad_files_are_reported_and_the_rest_indexed(docs: Path, tmp_path: Path,
     (docs / "photo.png").write_bytes(b"\x89PNG....")
     (docs / "gros.txt").write_text("x" * 30_000)
     (docs / "ancien.txt").write_bytes("Coopération médicale à Huê : l'hôpital régional accueille des internes.".encode("cp1252"))
-    (docs / "lien-casse.txt").symlink_to(docs / "n-existe-pas.txt")  # unreadable, even for root
+    (docs / "lien-casse.txt").symlink_to(docs / "n-existe-pas.txt")  # a link, and a broken one: never followed
     indexer = make_indexer(docs, tmp_path / "data", sqlite_state, max_file_bytes=20_000)
     report = indexer.sync()
     failed = {f["source"]: f["error"] for f in report.failed}
@@ -101,7 +101,7 @@ def test_bad_files_are_reported_and_the_rest_indexed(docs: Path, tmp_path: Path,
     assert "corrompu" in failed["faux.pdf"]
     assert "non pris en charge" in failed["photo.png"]
     assert "trop volumineux" in failed["gros.txt"]
-    assert "inaccessible" in failed["lien-casse.txt"] or "lecture impossible" in failed["lien-casse.txt"]
+    assert "lien symbolique ignoré" in failed["lien-casse.txt"]
     assert "ancien.txt" in report.added, "Windows-1252 text is indexed, not refused"
     assert "000_1bb8a8b098313e5b.txt" in report.added
     manifest = sqlite_state.manifest()
@@ -273,3 +273,27 @@ def test_reading_overlaps_embedding_and_both_are_timed(docs: Path, tmp_path: Pat
     report = make_indexer(docs, tmp_path / "data", sqlite_state).sync()
     assert report.read_seconds > 0 and report.embed_seconds > 0
     assert {"read_seconds", "embed_seconds"} <= set(report.to_json())
+
+
+def test_the_limits_of_a_file_go_from_the_settings_to_the_worker(tmp_path: Path, sqlite_state: IndexState) -> None:
+    from index.config import IndexSettings
+    from index.render import PageRenderer, RenderLimits
+
+    settings = IndexSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        docs_dir=tmp_path,
+        max_pages=12,
+        max_text_chars=34_000,
+        max_chunks_per_file=56,
+        file_timeout_seconds=78,
+        parse_timeout_seconds=9,
+        render_timeout_seconds=3,
+        render_memory_mb=512,
+    )
+    indexer = Indexer.from_settings(settings, sqlite_state, Store.open(tmp_path / "data"), HashEmbedder())
+    assert (indexer.load_options.max_pages, indexer.load_options.max_text_chars) == (12, 34_000)
+    assert (indexer.read_limits.seconds, indexer.read_limits.file_seconds, indexer.max_chunks) == (9, 78, 56)
+    assert PageRenderer.from_settings(settings).limits == RenderLimits(seconds=3, memory_mb=512)
+    fields = IndexSettings.model_fields
+    for name in ("max_pages", "max_text_chars", "max_chunks_per_file", "file_timeout_seconds", "render_timeout_seconds"):
+        assert fields[name].description, name
