@@ -19,11 +19,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
+from index.errors import IndexingError
+
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
 _DIR_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
 
 
-class NotRegularFileError(OSError):
+class NotRegularFileError(IndexingError, OSError):
     """Not a regular file of the documents folder (a link, a pipe, a device, a socket, a path going out)."""
 
     def __init__(self, reason: str) -> None:

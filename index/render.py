@@ -87,6 +87,15 @@ class RenderedPage:
     found: bool
 
 
+@dataclass(frozen=True)
+class PageText:
+    """A page shown as its text, when it could not be drawn (``why``, French)."""
+
+    page: int
+    text: str
+    why: str
+
+
 def _fold(text: str) -> list[str]:
     """Each character folded to what a comparison keeps of it: letters and digits, no accent, lower case."""
     out = []

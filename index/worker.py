@@ -56,7 +56,7 @@ class WorkerStartError(IndexingError):
     """The worker process cannot start at all (broken installation)."""
 
 
-class WorkerError(Exception):
+class WorkerError(IndexingError):
     """A request the worker did not answer; its caller turns it into its own French message."""
 
 

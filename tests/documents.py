@@ -272,12 +272,12 @@ def looping_pdf() -> bytes:
     )
 
 
-def xobject_bomb_pdf(levels: int = 8, fanout: int = 10, text: bool = False) -> bytes:
+def xobject_bomb_pdf(levels: int = 8, fanout: int = 10, text: bool = False, caption: str = "") -> bytes:
     """A one-page PDF of a few kilobytes that draws fanout ** levels strokes: a "billion laughs" of forms.
 
     Form 1 strokes ``fanout`` lines (writes a word ``fanout`` times with ``text``); form k draws
     form k-1 ``fanout`` times; the page draws the last form once. The page counts one object, so a
-    count of the page's objects sees nothing wrong.
+    count of the page's objects sees nothing wrong. ``caption`` (ASCII) is written on the page itself.
     """
     first = 4  # objects 1-3: catalog, page tree, page; then the page's content; then the forms
     content = 5
@@ -285,8 +285,9 @@ def xobject_bomb_pdf(levels: int = 8, fanout: int = 10, text: bool = False) -> b
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R"
-        b" /Resources << /XObject << /F %d 0 R >> >> >>" % (first, content + levels - 1),
-        pdf_stream(b"q /F Do Q"),
+        b" /Resources << /XObject << /F %d 0 R >> /Font << /C << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>"
+        % (first, content + levels - 1),
+        pdf_stream((b"BT /C 12 Tf 1 0 0 1 40 800 Tm (%s) Tj ET " % caption.encode("ascii") if caption else b"") + b"q /F Do Q"),
     ]
     form = b" /Type /XObject /Subtype /Form /BBox [0 0 595 842]"
     if text:

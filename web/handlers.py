@@ -28,7 +28,7 @@ from assistant.model_queue import GenerationCancelled, Waiting
 from assistant.pipeline import Answer, Rereading, Retrieved
 from assistant.text import normalize
 from index.errors import IndexingError
-from index.render import RenderedPage, RenderError
+from index.render import PageText, RenderedPage, RenderError
 from web.conversations import (
     BrowserBook,
     ConversationBook,
@@ -578,7 +578,7 @@ def show_source(service: WebService, choice: str | None, answer: Answer | None) 
     before, after = service.assistant.retriever.neighbours(passage)
     path = service.document_path(passage.source)
     link = document_url(service.settings.root_path, passage.source) if path else None
-    image: RenderedPage | str | None = None
+    image: RenderedPage | PageText | str | None = None
     if path is not None and path.suffix.lower() == ".pdf" and passage.page and passage.unit == "page":
         try:
             image = service.page_image(passage.source, passage.page, quote or passage.text[:200])

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from assistant.evaluation.history import run_figures
 from assistant.pipeline import Answer
 from assistant.retrieval import Passage
-from index.render import RenderedPage
+from index.render import PageText, RenderedPage
 
 _CITATION = re.compile(r"\[\d{1,2}(?:\s*[,;]\s*\d{1,2})*\](?![(\[:])")
 
@@ -128,12 +128,23 @@ def document_url(root_path: str, source: str) -> str:
     return f"{root_path.rstrip('/')}/document/{quote(source, safe='/')}"
 
 
-def page_image_html(image: RenderedPage | str | None, page: int | None) -> str:
-    """The PDF page drawn by the server (an inline PNG: nothing fetched elsewhere), or why it is not shown."""
+PAGE_TEXT_SHOWN = 6000  # characters of a page shown as text when it cannot be drawn
+
+
+def page_image_html(image: RenderedPage | PageText | str | None, page: int | None) -> str:
+    """The PDF page drawn by the server (an inline PNG: nothing fetched elsewhere), its text when it could not be
+    drawn, or why it is not shown."""
     if image is None:
         return ""
     if isinstance(image, str):
         return f"<p class='page-missing'>Aperçu de la page indisponible : {html.escape(image)}.</p>"
+    if isinstance(image, PageText):
+        text = image.text if len(image.text) <= PAGE_TEXT_SHOWN else image.text[:PAGE_TEXT_SHOWN] + " …"
+        body = html.escape(text) if text.strip() else "(cette page n'a pas de texte)"
+        return (
+            f"<p class='page-missing'>Page {image.page} non dessinée ({html.escape(image.why)}) : voici son texte.</p>"
+            f"<div class='page-text'>{body}</div>"
+        )
     data = base64.b64encode(image.png).decode("ascii")
     note = "passage surligné" if image.found else "passage non repéré sur l'image de la page"
     return (
@@ -149,7 +160,7 @@ def viewer_html(
     after: str,
     quote_text: str,
     download: str | None,
-    image: RenderedPage | str | None = None,
+    image: RenderedPage | PageText | str | None = None,
 ) -> str:
     """The passage in its document, every piece of text escaped; the page as printed when it is a PDF page;
     the original file as a download link."""

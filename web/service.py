@@ -23,7 +23,7 @@ from assistant.pipeline import Answer, Assistant, Rereading, Retrieved
 from assistant.retrieval import EmptyIndexError, Retriever
 from database import private_folder
 from index.embeddings import SentenceTransformerEmbedder
-from index.render import RenderedPage, RenderError, render_page
+from index.render import PageRenderer, PageText, RenderedPage, RenderError
 from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer, SyncBusyError, SyncReport
@@ -100,6 +100,7 @@ class WebService:
             ],
             settings.eval_drop_tolerance,
         )
+        self.pages = PageRenderer.from_settings(settings)  # PDF pages drawn in bounded worker processes
         self._rebuild_lock = threading.Lock()
         self._cancels: dict[str, set[threading.Event]] = {}
         self._cancels_lock = threading.Lock()
@@ -155,7 +156,8 @@ class WebService:
                 failing = False
 
     def close(self) -> None:
-        """Stop the background refresher (tests, shutdown)."""
+        """Stop the background refresher and the page-drawing workers (tests, shutdown)."""
+        self.pages.close()
         self._stop.set()
         if self._refresher is not None:
             self._refresher.join(timeout=10)
@@ -322,12 +324,17 @@ class WebService:
         path = (docs / source).resolve()
         return path if path.is_file() and docs in path.parents else None
 
-    def page_image(self, source: str, page: int, quote: str = "") -> RenderedPage:
-        """The page of an indexed PDF as an image, the quote highlighted; RenderError says why not."""
+    def page_image(self, source: str, page: int, quote: str = "") -> RenderedPage | PageText:
+        """The page of an indexed PDF as an image, the quote highlighted, or as its text with why it is not drawn
+        (a page too costly to draw in time); RenderError says why neither."""
         path = self.document_path(source)
         if path is None or path.suffix.lower() != ".pdf":
             raise RenderError("aperçu réservé aux PDF de l'index")
-        return render_page(path, page, quote, max_side=PAGE_IMAGE_SIDE)
+        try:
+            return self.pages.render(path, page, quote, max_side=PAGE_IMAGE_SIDE)
+        except RenderError as exc:
+            log.warning("page %d of %s not drawn: %s", page, source, exc)
+            return PageText(page, self.pages.page_text(path, page), str(exc))
 
     def rebuild(
         self, progress: Callable[[int, int, str], None] | None = None, notice: Callable[[str], None] | None = None

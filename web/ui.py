@@ -19,6 +19,7 @@ CSS = """
 .passage-main { background: #f6f6f0; padding: 0.4em; border-left: 3px solid #c9a227; }
 .page-image img { max-width: 100%; height: auto; border: 1px solid #ccc; }
 .page-image figcaption, .page-missing { font-size: 0.85em; color: #555; }
+.page-text { white-space: pre-wrap; max-height: 24em; overflow-y: auto; font-size: 0.9em; border-left: 3px solid #ccc; padding-left: .6em; }
 mark { background: #ffe58a; }
 #examples .example { justify-content: flex-start; text-align: left; font-weight: normal; }
 .eval-chart img { max-width: 100%; height: auto; border: 1px solid #ddd; }
