@@ -19,6 +19,7 @@ from assistant.errors import AnsweringError
 from database import DatabaseError
 from database.imports import imported
 from index.errors import IndexingError
+from web.errors import WebError
 from web.messages import user_message
 from web.server import create_app, serve
 from web.service import WebService
@@ -34,7 +35,7 @@ def main() -> None:
     try:
         settings = Settings()
         service = WebService(settings)
-    except (ValueError, AnsweringError, IndexingError, DatabaseError) as exc:
+    except (ValueError, WebError, AnsweringError, IndexingError, DatabaseError) as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     host = settings.host

@@ -25,6 +25,7 @@ from assistant.evaluation.history import History, draw_history, drops, outcomes
 from assistant.pipeline import Answer, Assistant
 from index.state import IndexState
 from index.sync import SyncReport
+from web.errors import EvaluationCancelled
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,6 @@ class EvalSet:
     name: str  # "curated", "sample": the key of its runs in the history
     label: str  # as the admin page names it
     path: Path | None
-
-
-class EvaluationCancelled(Exception):
-    """The admin stopped the run."""
 
 
 class _QueuedAnswerer:

@@ -8,6 +8,7 @@ from assistant.errors import AnsweringError
 from assistant.llm import BackendUnavailable, GenerationError
 from database import DatabaseError
 from index.errors import IndexingError
+from web.errors import WebError
 
 log = logging.getLogger("web")
 
@@ -30,16 +31,15 @@ DATABASE_TROUBLE = (
 def user_message(exc: BaseException, admin: bool = True) -> str:
     """Turn any failure into a French sentence saying what to do; the details go to the log.
 
-    Every error a user can meet derives from one of the layers' bases (the web
-    layer's own errors derive from the answering layer's; the database has its
-    own), whose message is already that sentence; anything else is a bug, logged in full.
+    Every error a user can meet derives from one of the layers' roots (the tree: ``web.errors``),
+    whose message is already that sentence; anything else is a bug, logged in full.
     Messages about the model server and the database name addresses, files and settings:
     those are for admins; others get the same advice without the internals.
     """
     if not admin and isinstance(exc, BackendUnavailable | GenerationError | DatabaseError):
         log.warning("shown to a staff member without its details: %s", exc)
         return MODEL_TROUBLE if not isinstance(exc, DatabaseError) else DATABASE_TROUBLE
-    if isinstance(exc, AnsweringError | IndexingError | DatabaseError):
+    if isinstance(exc, WebError | AnsweringError | IndexingError | DatabaseError):
         return str(exc)
     log.error("unexpected error", exc_info=exc)
     return UNEXPECTED

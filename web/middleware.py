@@ -30,6 +30,7 @@ import anyio
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 
 from web.access import SessionScope, body_limit, find_route, forwarded, refuse_file
+from web.errors import WebError
 from web.service import WebService
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ def _origin_is_local(origin: str) -> bool:
     return _host_name(origin.split("://", 1)[-1].split("/", 1)[0]) in LOCAL_HOSTS
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(WebError):
     """The request's body goes over its route's limit."""
 
 

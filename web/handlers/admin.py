@@ -10,7 +10,7 @@ import gradio as gr
 
 from assistant.errors import AnsweringError
 from index.errors import IndexingError
-from web.errors import UploadError
+from web.errors import UploadError, WebError
 from web.handlers.common import admin_only, error, username
 from web.messages import user_message
 from web.render import (
@@ -48,7 +48,7 @@ def add_documents(service: WebService, files: list[Any] | None, replace: bool, r
                 added.append(service.save_upload(path, original, overwrite=bool(replace)))
             except UploadError as exc:
                 refused.append(str(exc))
-    except (AnsweringError, IndexingError, OSError) as exc:
+    except (WebError, AnsweringError, IndexingError, OSError) as exc:
         raise error(user_message(exc) if not isinstance(exc, OSError) else f"Fichier illisible : {exc.strerror}.") from exc
     finally:
         for path in paths:  # Gradio's copy is not kept: the documents folder has the file now
