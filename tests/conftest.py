@@ -25,6 +25,37 @@ GOLDEN = ROOT / "tests" / "golden" / "golden.jsonl"
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+# What a test needs beyond Python, found from the fixtures it asks for: ``pytest -m "not models and not browser"``
+# runs what needs neither the models nor Chromium (each marker is registered in pyproject.toml).
+NEEDS = {
+    "postgres": {"postgres_server"},
+    "models": {"real_embedder", "sample_index", "small_llm"},
+    "browser": {"browser", "session", "page"},
+    "chroma_server": {"chroma_server"},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for marker, needs in NEEDS.items():
+            if fixtures & needs or (marker == "postgres" and "postgresql" in item.name):
+                item.add_marker(getattr(pytest.mark, marker))
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``ASSISTANT_*`` variable nor ``.env`` file of the developer's reaches a test: each sets what it needs."""
+    from assistant.config import Settings
+    from index.config import IndexSettings
+
+    for name in list(os.environ):
+        if name.startswith("ASSISTANT_"):
+            monkeypatch.delenv(name)
+    for cls in (IndexSettings, Settings):
+        monkeypatch.setitem(cls.model_config, "env_file", None)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -373,3 +374,47 @@ def one_word_pdf(letters: int) -> bytes:
             pdf_stream(content, compress=True),
         ]
     )
+
+
+def make_pdf(
+    pages: Sequence[str | Sequence[str]],
+    outline: Sequence[tuple[str, int]] = (),
+    title: str = "",
+    password: str | None = None,
+) -> bytes:
+    """A real PDF written with pypdf: each page one line (a string) or several (a list of strings), drawn in
+    Helvetica with WinAnsi encoding (French accents); bookmarks, a title and a password when asked."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+        }
+    )
+    font_ref = writer._add_object(font)
+    for lines in pages:
+        page = writer.add_blank_page(width=595, height=842)
+        ops = []
+        for i, line in enumerate([lines] if isinstance(lines, str) else lines):
+            if not line:
+                continue
+            safe = line.replace("\\", "").replace("(", "\\(").replace(")", "\\)")
+            ops.append(f"BT /F1 11 Tf 72 {780 - 16 * i} Td ({safe}) Tj ET")
+        stream = DecodedStreamObject()
+        stream.set_data("\n".join(ops).encode("cp1252"))
+        page[NameObject("/Contents")] = writer._add_object(stream)
+        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})})
+    for heading, index in outline:
+        writer.add_outline_item(heading, index)
+    if title:
+        writer.add_metadata({"/Title": title})
+    if password:
+        writer.encrypt(password)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()

@@ -15,12 +15,12 @@ from tests.documents import (
     make_docx,
     make_epub,
     make_odt_odfpy,
+    make_pdf,
     make_pptx,
     make_scanned_pdf,
     nested_html,
     zip_bomb,
 )
-from tests.unit.test_loaders import make_pdf
 
 GOOD = {
     "note.txt": "Note de service : la mission à Phnom Penh est reportée au mois de septembre.".encode(),

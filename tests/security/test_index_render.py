@@ -13,8 +13,7 @@ import time
 import pytest
 
 from index.render import PageRenderer, RenderError, RenderLimits, page_text, render_page
-from tests.documents import xobject_bomb_pdf
-from tests.unit.test_pdf_loader import make_pdf
+from tests.documents import make_pdf, xobject_bomb_pdf
 
 SECONDS = 2.0
 MARGIN = 4.0  # killing the worker, and a slow shared machine

@@ -19,9 +19,8 @@ from index.loaders.office import load_docx
 from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer
-from tests.documents import REPORT, make_docx, make_epub, make_odt_odfpy, make_pptx, repeated_docx
+from tests.documents import REPORT, make_docx, make_epub, make_odt_odfpy, make_pdf, make_pptx, repeated_docx
 from tests.fakes import HashEmbedder
-from tests.unit.test_pdf_loader import make_pdf
 
 PARAGRAPH = "Le comité de pilotage de la coopération hospitalière se réunit chaque trimestre à Hanoï. "  # 90 characters
 CAP = 20_000

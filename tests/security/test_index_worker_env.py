@@ -11,8 +11,7 @@ import pytest
 
 from index.isolation import IsolatedReader
 from index.render import PageRenderer, RenderLimits
-from tests.documents import make_docx
-from tests.unit.test_pdf_loader import make_pdf
+from tests.documents import make_docx, make_pdf
 
 SECRETS = {
     "ASSISTANT_DATABASE_URL": "postgresql://assistant:motdepasse-base@db:5432/assistant",

@@ -12,9 +12,8 @@ from index.render import PageText, RenderedPage
 from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer
-from tests.documents import xobject_bomb_pdf
+from tests.documents import make_pdf, xobject_bomb_pdf
 from tests.fakes import HashEmbedder, ScriptedBackend
-from tests.unit.test_pdf_loader import make_pdf
 from web.service import WebService
 
 SECONDS = 2.0

@@ -17,12 +17,12 @@ from tests.documents import (
     make_docx,
     make_epub,
     make_odt_odfpy,
+    make_pdf,
     make_pptx,
     make_scanned_pdf,
     soffice,
     zip_bomb,
 )
-from tests.unit.test_loaders import make_pdf
 
 needs_office = pytest.mark.skipif(soffice() is None, reason="LibreOffice absent: scripts/setup-test.sh installs it")
 

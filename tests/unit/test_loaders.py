@@ -8,34 +8,7 @@ import pytest
 
 from index.chunking import split_document
 from index.loaders import LoadError, LoadOptions, decode_text, guess_title, load_bytes
-
-
-def make_pdf(pages: list[str], password: str | None = None) -> bytes:
-    """A real PDF with one text line per page (pypdf has no text drawing, so write the content stream)."""
-    from pypdf import PdfWriter
-    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
-
-    writer = PdfWriter()
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-        }
-    )
-    font_ref = writer._add_object(font)
-    for text in pages:
-        page = writer.add_blank_page(width=595, height=842)
-        stream = DecodedStreamObject()
-        safe = text.replace("(", "").replace(")", "")
-        stream.set_data(f"BT /F1 12 Tf 72 760 Td ({safe}) Tj ET".encode("latin-1") if text else b"")
-        page[NameObject("/Contents")] = writer._add_object(stream)
-        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})})
-    if password:
-        writer.encrypt(password)
-    buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue()
+from tests.documents import make_pdf
 
 
 def test_utf8_text_keeps_accents_and_title() -> None:

@@ -2,49 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from index.loaders import LoadError, load_bytes
 from index.loaders.pdf import find_heading, load_pdf
-
-
-def make_pdf(pages: list[list[str]], outline: list[tuple[str, int]] = (), title: str = "", password: str = "") -> bytes:  # type: ignore[assignment]
-    """A real PDF: each page's lines drawn in Helvetica (WinAnsi, so French accents), bookmarks, metadata."""
-    from pypdf import PdfWriter
-    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
-
-    writer = PdfWriter()
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-        }
-    )
-    font_ref = writer._add_object(font)
-    for lines in pages:
-        page = writer.add_blank_page(width=595, height=842)
-        ops = []
-        for i, line in enumerate(lines):
-            safe = line.replace("\\", "").replace("(", "\\(").replace(")", "\\)")
-            ops.append(f"BT /F1 11 Tf 72 {780 - 16 * i} Td ({safe}) Tj ET")
-        stream = DecodedStreamObject()
-        stream.set_data("\n".join(ops).encode("cp1252"))
-        page[NameObject("/Contents")] = writer._add_object(stream)
-        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})})
-    for heading, index in outline:
-        writer.add_outline_item(heading, index)
-    if title:
-        writer.add_metadata({"/Title": title})
-    if password:
-        writer.encrypt(password)
-    buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue()
-
+from tests.documents import make_pdf
 
 BODIES = [
     ["Le programme forme des infirmières.", "La durée maxi-", "male du stage est de six semaines."],

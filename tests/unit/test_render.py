@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from index.render import RenderError, render_page
-from tests.unit.test_pdf_loader import make_pdf
+from tests.documents import make_pdf
 
 LINES = [
     "Le programme forme des infirmières.",

@@ -298,7 +298,7 @@ def test_source_viewer_draws_the_pdf_page_with_the_quote_highlighted(tmp_path: P
 
     from PIL import Image
 
-    from tests.unit.test_pdf_loader import make_pdf
+    from tests.documents import make_pdf
 
     docs = tmp_path / "docs"
     docs.mkdir()
