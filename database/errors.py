@@ -25,3 +25,7 @@ class LockBusy(DatabaseError):
 
 class LockLost(DatabaseError):
     """A lock this process held was lost (its lease expired, or its connection to the server died)."""
+
+
+class GenerationTaken(DatabaseError):
+    """Another sync committed this generation of the index first (its primary key refuses a second one)."""

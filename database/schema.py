@@ -118,7 +118,7 @@ imports = Table(
 )
 
 # -- saved conversations (web layer) ------------------------------------------------
-# Every query names the owner (web/conversations.py): nobody reads another person's.
+# Every query names the owner (database/conversations.py): nobody reads another person's.
 conversations = Table(
     "conversations",
     metadata,

@@ -11,19 +11,16 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from database import Database, LockBusy, resolve_url
-from database.imports import import_once, imported, rename_imported
+from database.errors import GenerationTaken
+from database.imports import rename_imported
+from database.index_state import IndexRecords, Journal, LegacyIndex  # Journal: imported from here by index/sync.py
 from database.locks import LEASE_SECONDS, Held, hold
-from database.schema import index_manifests, sync_journal, sync_reports
 from index.config import IndexSettings
 from index.errors import LegacyDataError, SyncBusyError
 from index.jsonl import read_objects
@@ -40,14 +37,6 @@ BUSY_MESSAGE = (
 LEGACY_FILES = ("manifest.json", "sync-journal.json", "last-sync.json", "sync-history.jsonl")
 
 
-@dataclass(frozen=True)
-class Journal:
-    """What a sync may have written to Chroma without committing it (or, after a commit, what is left to delete)."""
-
-    collection: str
-    hashes: list[str]
-
-
 def database_from_settings(settings: IndexSettings) -> Database:
     """The database the settings name (ASSISTANT_DATABASE_URL, else SQLite in the data folder), migrated."""
     url = settings.database_url.get_secret_value() if settings.database_url else None
@@ -59,6 +48,7 @@ class IndexState:
 
     def __init__(self, db: Database, lease_seconds: float = LEASE_SECONDS) -> None:
         self.db = db
+        self.records = IndexRecords(db, KEEP_GENERATIONS)
         self.lease_seconds = lease_seconds
         self._cached: Manifest | None = None
         self._lock = threading.Lock()
@@ -79,8 +69,7 @@ class IndexState:
     # -- the manifest ----------------------------------------------------------------
     def generation(self) -> int:
         """The current generation (0: nothing committed yet); cheap enough to ask before every question."""
-        with self.db.read() as conn:
-            return int(conn.execute(sa.select(sa.func.max(index_manifests.c.generation))).scalar() or 0)
+        return self.records.generation()
 
     def manifest(self) -> Manifest | None:
         """The current manifest, None before the first sync; read again only when the generation changed."""
@@ -92,8 +81,7 @@ class IndexState:
                 cached = self._cached
             if cached is not None and cached.generation == generation:
                 return cached
-            with self.db.read() as conn:
-                body = conn.execute(sa.select(index_manifests.c.body).where(index_manifests.c.generation == generation)).scalar()
+            body = self.records.manifest(generation)
             if body is not None:
                 manifest = Manifest.from_json(body)
                 with self._lock:
@@ -108,19 +96,8 @@ class IndexState:
         when the rebuild lock was lost meanwhile: nothing is then changed.
         """
         try:
-            with self.db.write() as conn:
-                if held is not None:
-                    held.check(conn)
-                conn.execute(
-                    sa.insert(index_manifests).values(
-                        generation=manifest.generation, committed_at=time.time(), body=manifest.to_json()
-                    )
-                )
-                self._put_journal(conn, cleanup)
-                conn.execute(
-                    sa.delete(index_manifests).where(index_manifests.c.generation <= manifest.generation - KEEP_GENERATIONS)
-                )
-        except sa.exc.IntegrityError as exc:
+            self.records.commit(manifest.generation, manifest.to_json(), cleanup, held)
+        except GenerationTaken as exc:
             raise SyncBusyError(
                 "Une autre synchronisation a enregistré l'index pendant celle-ci ; rien n'a été changé : relancez-la."
             ) from exc
@@ -129,27 +106,14 @@ class IndexState:
 
     # -- the journal -------------------------------------------------------------------
     def journal(self) -> Journal | None:
-        with self.db.read() as conn:
-            row = conn.execute(sa.select(sync_journal.c.collection, sync_journal.c.hashes)).first()
-        return Journal(row.collection, list(row.hashes or [])) if row is not None else None
+        return self.records.journal()
 
     def begin_journal(self, journal: Journal) -> None:
         """Name what this sync may write, before writing it: a sync killed later is cleaned by the next one."""
-        with self.db.write() as conn:
-            self._put_journal(conn, journal)
+        self.records.put_journal(journal)
 
     def clear_journal(self) -> None:
-        with self.db.write() as conn:
-            conn.execute(sa.delete(sync_journal))
-
-    @staticmethod
-    def _put_journal(conn: sa.Connection, journal: Journal) -> None:
-        conn.execute(sa.delete(sync_journal))
-        conn.execute(
-            sa.insert(sync_journal).values(
-                id=1, collection=journal.collection, hashes=sorted(set(journal.hashes)), started_at=time.time()
-            )
-        )
+        self.records.clear_journal()
 
     # -- the rebuild lock ----------------------------------------------------------------
     @contextmanager
@@ -164,19 +128,14 @@ class IndexState:
 
     # -- reports -------------------------------------------------------------------------
     def record_report(self, report: dict[str, Any]) -> None:
-        with self.db.write() as conn:
-            conn.execute(sa.insert(sync_reports).values(finished_at=time.time(), report=report))
+        self.records.add_report(report)
 
     def last_report(self) -> dict[str, Any] | None:
-        with self.db.read() as conn:
-            report = conn.execute(sa.select(sync_reports.c.report).order_by(sync_reports.c.id.desc()).limit(1)).scalar()
-        return dict(report) if report is not None else None
+        return self.records.last_report()
 
     def reports(self, limit: int = 50) -> list[dict[str, Any]]:
         """The sync reports, newest first."""
-        with self.db.read() as conn:
-            rows = conn.execute(sa.select(sync_reports.c.report).order_by(sync_reports.c.id.desc()).limit(limit)).scalars()
-            return [dict(r) for r in rows]
+        return self.records.reports(limit)
 
     # -- older data folders ------------------------------------------------------------------
     def import_files(self, data_dir: Path) -> bool:
@@ -190,12 +149,8 @@ class IndexState:
         if not present:
             return False
         source = str(data_dir.resolve())
-
-        def load(conn: sa.Connection) -> dict[str, Any]:
-            return _load_legacy(conn, data_dir)
-
-        done = import_once(self.db, "index-files", source, load)
-        record = imported(self.db, "index-files")
+        done = self.records.import_legacy(source, lambda: _read_legacy(data_dir))
+        record = self.records.legacy_import()
         if record is None or record["source"] != source:
             log.warning(
                 "%s holds index files of an older version, not imported: this database already has the index of %s",
@@ -217,8 +172,8 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _load_legacy(conn: sa.Connection, data_dir: Path) -> dict[str, Any]:
-    detail: dict[str, Any] = {}
+def _read_legacy(data_dir: Path) -> LegacyIndex:
+    """What the older version's files say (called inside the import's transaction: an error rolls it back)."""
     path = data_dir / "manifest.json"
     try:
         raw = _read_json(path)
@@ -228,19 +183,14 @@ def _load_legacy(conn: sa.Connection, data_dir: Path) -> dict[str, Any]:
             f"Le fichier {path} (index d'une version précédente) est illisible : déplacez-le hors du dossier puis "
             "relancez ; l'index sera reconstruit à la prochaine synchronisation."
         ) from exc
-    has_index = conn.execute(sa.select(sa.func.count()).select_from(index_manifests)).scalar()
-    if manifest is not None and manifest.generation > 0 and not has_index:
-        conn.execute(
-            sa.insert(index_manifests).values(generation=manifest.generation, committed_at=time.time(), body=manifest.to_json())
-        )
-        detail["manifest"] = {"generation": manifest.generation, "documents": len(manifest.documents)}
+    committed = manifest if manifest is not None and manifest.generation > 0 else None
     try:
-        journal = _read_json(data_dir / "sync-journal.json")
+        raw_journal = _read_json(data_dir / "sync-journal.json")
     except (json.JSONDecodeError, UnicodeDecodeError):
-        journal = None  # as before: an unreadable journal was ignored
-    if isinstance(journal, dict) and journal.get("collection"):
-        IndexState._put_journal(conn, Journal(str(journal["collection"]), [str(h) for h in journal.get("hashes") or []]))
-        detail["journal"] = len(journal.get("hashes") or [])
+        raw_journal = None  # as before: an unreadable journal was ignored
+    journal = None
+    if isinstance(raw_journal, dict) and raw_journal.get("collection"):
+        journal = Journal(str(raw_journal["collection"]), [str(h) for h in raw_journal.get("hashes") or []])
     reports = read_objects(data_dir / "sync-history.jsonl")
     if not reports:
         try:
@@ -249,7 +199,10 @@ def _load_legacy(conn: sa.Connection, data_dir: Path) -> dict[str, Any]:
             last = None
         if isinstance(last, dict):
             reports.append(last)
-    for report in reports:
-        conn.execute(sa.insert(sync_reports).values(finished_at=time.time(), report=report))
-    detail["reports"] = len(reports)
-    return detail
+    return LegacyIndex(
+        manifest=committed.to_json() if committed else None,
+        generation=committed.generation if committed else 0,
+        documents=len(committed.documents) if committed else 0,
+        journal=journal,
+        reports=reports,
+    )

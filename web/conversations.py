@@ -3,8 +3,8 @@
 A conversation is a title and its turns; a turn is what was asked and what the
 assistant answered, with the passages and the checked citations (so that it can
 be shown again, exported with its sources, and read back as the history of a
-follow-up). ``ConversationStore`` keeps them in a database through SQLAlchemy
-Core: every query names the owner, so nobody can read, rename or delete another
+follow-up). ``ConversationStore`` keeps them in the database (``database/conversations.py``):
+every query names the owner, so nobody can read, rename or delete another
 person's conversation (an id that is not yours is "not found", never "forbidden":
 ids of others are not even confirmed). ``BrowserBook`` holds the same thing as
 plain JSON for Gradio's ``BrowserState`` when there is no login.
@@ -18,18 +18,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    Engine,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
-
 from assistant.pipeline import Answer
-from database.schema import conversation_turns as turns_table
-from database.schema import conversations as conversations_table
+from database import Database
+from database.conversations import ConversationRecords
 from web.errors import WebError
 
 TITLE_CHARS = 80  # a title is the first question, cut on a word
@@ -106,12 +97,8 @@ def history_of(turns: Sequence[Turn]) -> list[dict[str, str]]:
     return out
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite gives naive datetimes back
-
-
 def _iso(value: datetime) -> str:
-    return _aware(value).isoformat(timespec="seconds")
+    return value.isoformat(timespec="seconds")
 
 
 def new_id() -> str:
@@ -131,108 +118,49 @@ class ConversationBook(Protocol):
 class ConversationStore:
     """Everyone's conversations in a database; every method takes the owner's name."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Database) -> None:
+        self.records = ConversationRecords(db)
 
     def book(self, user: str) -> ServerBook:
         return ServerBook(self, user)
 
     def list(self, user: str) -> list[dict[str, Any]]:
         """The person's conversations, the most recently used first: id, title, created, updated, turns (a count)."""
-        count = select(turns_table.c.conversation_id, func.count().label("n")).group_by(turns_table.c.conversation_id).subquery()
-        query = (
-            select(conversations_table, func.coalesce(count.c.n, 0).label("n"))
-            .outerjoin(count, count.c.conversation_id == conversations_table.c.id)
-            .where(conversations_table.c.user_name == user)
-            .order_by(conversations_table.c.updated_at.desc(), conversations_table.c.created_at.desc())
-        )
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
         return [
-            {"id": r.id, "title": r.title, "created": _iso(r.created_at), "updated": _iso(r.updated_at), "turns": int(r.n)}
-            for r in rows
+            {"id": c.id, "title": c.title, "created": _iso(c.created_at), "updated": _iso(c.updated_at), "turns": c.turns}
+            for c in self.records.list(user)
         ]
 
     def get(self, user: str, conversation_id: str) -> dict[str, Any]:
         """One conversation of this person with its turns; ConversationNotFound otherwise."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(conversations_table).where(
-                    conversations_table.c.id == str(conversation_id), conversations_table.c.user_name == user
-                )
-            ).first()
-            if row is None:
-                raise ConversationNotFound()
-            turns = conn.execute(
-                select(turns_table.c.payload).where(turns_table.c.conversation_id == row.id).order_by(turns_table.c.position)
-            ).all()
+        found = self.records.get(user, conversation_id)
+        if found is None:
+            raise ConversationNotFound()
         return {
-            "id": row.id,
-            "title": row.title,
-            "created": _iso(row.created_at),
-            "updated": _iso(row.updated_at),
-            "turns": [dict(t.payload) for t in turns],
+            "id": found.id,
+            "title": found.title,
+            "created": _iso(found.created_at),
+            "updated": _iso(found.updated_at),
+            "turns": found.turns,
         }
 
     def add_turn(self, user: str, conversation_id: str | None, turn: Turn) -> str:
         """Append a turn; a new conversation (titled from its question) when ``conversation_id`` is None."""
-        now = datetime.now(UTC)
-        with self.engine.begin() as conn:
-            if conversation_id is None:
-                conversation_id = new_id()
-                conn.execute(
-                    insert(conversations_table).values(
-                        id=conversation_id,
-                        user_name=user,
-                        title=title_from(str(turn.get("question", ""))),
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-                position = 0
-            else:
-                owned = conn.execute(
-                    update(conversations_table)
-                    .where(conversations_table.c.id == conversation_id, conversations_table.c.user_name == user)
-                    .values(updated_at=now)
-                )
-                if owned.rowcount != 1:
-                    raise ConversationNotFound()
-                position = int(
-                    conn.execute(
-                        select(func.coalesce(func.max(turns_table.c.position) + 1, 0)).where(
-                            turns_table.c.conversation_id == conversation_id
-                        )
-                    ).scalar_one()
-                )
-            conn.execute(
-                insert(turns_table).values(conversation_id=conversation_id, position=position, created_at=now, payload=turn)
-            )
+        if conversation_id is None:
+            conversation_id = new_id()
+            self.records.start(user, conversation_id, title_from(str(turn.get("question", ""))), turn)
+        elif not self.records.append(user, conversation_id, turn):
+            raise ConversationNotFound()
         return conversation_id
 
     def rename(self, user: str, conversation_id: str, title: str) -> None:
         title = clean_title(title)
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                update(conversations_table)
-                .where(conversations_table.c.id == str(conversation_id), conversations_table.c.user_name == user)
-                .values(title=title)
-            )
-            if done.rowcount != 1:
-                raise ConversationNotFound()
+        if not self.records.rename(user, conversation_id, title):
+            raise ConversationNotFound()
 
     def delete(self, user: str, conversation_id: str) -> None:
-        with self.engine.begin() as conn:
-            owned = conn.execute(
-                select(conversations_table.c.id).where(
-                    conversations_table.c.id == str(conversation_id), conversations_table.c.user_name == user
-                )
-            ).first()
-            if owned is None:
-                raise ConversationNotFound()
-            # explicit, not left to the database: SQLite enforces foreign keys only when asked to
-            conn.execute(delete(turns_table).where(turns_table.c.conversation_id == owned.id))
-            conn.execute(delete(conversations_table).where(conversations_table.c.id == owned.id))
+        if not self.records.delete(user, conversation_id):
+            raise ConversationNotFound()
 
 
 class ServerBook:

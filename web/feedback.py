@@ -14,12 +14,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from assistant.pipeline import Answer
 from database import Database
-from database.imports import import_once, imported, rename_imported
-from database.schema import feedback
+from database.feedback import FeedbackRecord, FeedbackRecords
+from database.imports import rename_imported
 from index.jsonl import read_objects
 
 log = logging.getLogger(__name__)
@@ -63,31 +61,30 @@ def _when(at: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
 
 
-def _kind(row: dict[str, Any]) -> str:
-    if row["kind"] == "abstention":
+def _kind(record: FeedbackRecord) -> str:
+    if record.kind == "abstention":
         return "abstention"
-    if row["liked"] is False:
+    if record.liked is False:
         return "avis négatif"
-    if row["comment"]:
+    if record.comment:
         return "commentaire"
-    return "avis positif" if row["liked"] else "avis"
+    return "avis positif" if record.liked else "avis"
 
 
-def _shape(row: Any) -> dict[str, Any]:
-    data = dict(row._mapping)
+def _shape(record: FeedbackRecord) -> dict[str, Any]:
     return {
-        "id": data["id"],
-        "kind": _kind(data),
-        "when": _when(data["at"]),
-        "user": data["user_name"],
-        "question": data["question"],
-        "standalone": data["standalone"],
-        "answer": data["answer"],
-        "passages": list(data["passages"] or []),
-        "citations": list(data["citations"] or []),
-        "reason": data["reason"],
-        "comment": data["comment"],
-        "liked": data["liked"],
+        "id": record.id,
+        "kind": _kind(record),
+        "when": _when(record.at),
+        "user": record.user_name,
+        "question": record.question,
+        "standalone": record.standalone,
+        "answer": record.answer,
+        "passages": list(record.passages or []),
+        "citations": list(record.citations or []),
+        "reason": record.reason,
+        "comment": record.comment,
+        "liked": record.liked,
     }
 
 
@@ -97,18 +94,13 @@ class FeedbackLog:
     def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.clock = clock
-
-    def _insert(self, **values: Any) -> str:
-        row_id = uuid.uuid4().hex
-        with self.db.write() as conn:
-            conn.execute(sa.insert(feedback).values(id=row_id, at=self.clock(), **values))
-        return row_id
+        self.records = FeedbackRecords(db, lambda: self.clock())  # stamped in the transaction, by this clock even when replaced
 
     def record_answer(self, answer: Answer, user: str | None = None) -> str | None:
         """Keep the questions the documents could not answer, for the admins; the new row's id (None when it answered)."""
         if not answer.abstained:
             return None
-        return self._insert(
+        return self.records.add(
             kind="abstention",
             user_name=user,
             question=answer.question[:MAX_QUESTION],
@@ -132,7 +124,7 @@ class FeedbackLog:
     ) -> str:
         """Keep a thumb or a comment; ``turn`` (the saved conversation turn it is about) adds that answer's passages."""
         turn = turn or {}
-        return self._insert(
+        return self.records.add(
             kind="feedback",
             user_name=user,
             question=question[:MAX_QUESTION],
@@ -147,20 +139,12 @@ class FeedbackLog:
 
     def problems(self, limit: int = 50) -> list[dict[str, Any]]:
         """Abstentions, thumbs-down and comments, newest first."""
-        query = (
-            sa.select(feedback)
-            .where(sa.or_(feedback.c.kind == "abstention", feedback.c.liked.is_(False), feedback.c.comment != ""))
-            .order_by(feedback.c.at.desc(), feedback.c.id)
-            .limit(limit)
-        )
-        with self.db.read() as conn:
-            return [_shape(row) for row in conn.execute(query)]
+        return [_shape(record) for record in self.records.problems(limit)]
 
     def get(self, row_id: str) -> dict[str, Any] | None:
         """One record (problem or not) by its id, None when there is none."""
-        with self.db.read() as conn:
-            row = conn.execute(sa.select(feedback).where(feedback.c.id == str(row_id))).first()
-        return _shape(row) if row is not None else None
+        record = self.records.get(row_id)
+        return _shape(record) if record is not None else None
 
     # -- older data folders --------------------------------------------------------------
     def import_files(self, data_dir: Path) -> bool:
@@ -170,17 +154,11 @@ class FeedbackLog:
             return False
         source = str(data_dir.resolve())
 
-        def load(conn: sa.Connection) -> dict[str, Any]:
-            counts: dict[str, int] = {}
-            for path in present:
-                rows = [_legacy_row(raw, LEGACY_FILES[path.name]) for raw in read_objects(path)]
-                for row in rows:
-                    conn.execute(sa.insert(feedback).values(**row))
-                counts[path.name] = len(rows)
-            return counts
+        def read() -> dict[str, list[FeedbackRecord]]:  # inside the import's transaction
+            return {path.name: [_legacy_row(raw, LEGACY_FILES[path.name]) for raw in read_objects(path)] for path in present}
 
-        done = import_once(self.db, "feedback-files", source, load)
-        record = imported(self.db, "feedback-files")
+        done = self.records.import_files(source, read)
+        record = self.records.files_import()
         if record is None or record["source"] != source:
             log.warning(
                 "%s holds feedback files of an older version, not imported (the database has those of %s)",
@@ -195,24 +173,24 @@ class FeedbackLog:
         return done
 
 
-def _legacy_row(raw: dict[str, Any], kind: str) -> dict[str, Any]:
+def _legacy_row(raw: dict[str, Any], kind: str) -> FeedbackRecord:
     try:
         at = time.mktime(time.strptime(str(raw.get("when", "")), "%Y-%m-%d %H:%M:%S"))  # written in local time
     except ValueError:
         at = 0.0
     liked = raw.get("liked")
     question = str(raw.get("question") or "")
-    return {
-        "id": str(raw.get("id") or uuid.uuid4().hex),
-        "kind": kind,
-        "at": at,
-        "user_name": str(raw["user"]) if raw.get("user") else None,
-        "question": question[:MAX_QUESTION],
-        "standalone": str(raw.get("standalone") or question)[:MAX_QUESTION],
-        "answer": str(raw.get("answer") or "")[:MAX_ANSWER],
-        "passages": _passages(raw.get("passages")),
-        "citations": _citations(raw.get("citations")),
-        "reason": str(raw.get("reason") or ""),
-        "comment": str(raw.get("comment") or "")[:MAX_COMMENT],
-        "liked": liked if isinstance(liked, bool) else None,
-    }
+    return FeedbackRecord(
+        id=str(raw.get("id") or uuid.uuid4().hex),
+        kind=kind,
+        at=at,
+        user_name=str(raw["user"]) if raw.get("user") else None,
+        question=question[:MAX_QUESTION],
+        standalone=str(raw.get("standalone") or question)[:MAX_QUESTION],
+        answer=str(raw.get("answer") or "")[:MAX_ANSWER],
+        passages=_passages(raw.get("passages")),
+        citations=_citations(raw.get("citations")),
+        reason=str(raw.get("reason") or ""),
+        comment=str(raw.get("comment") or "")[:MAX_COMMENT],
+        liked=liked if isinstance(liked, bool) else None,
+    )

@@ -88,7 +88,7 @@ class WebService:
         self.throttle = LoginThrottle(  # one count for every copy of the app
             self.db, free_per_name=settings.login_free_failures, max_delay=settings.login_max_delay_seconds
         )
-        self.conversations = ConversationStore(self.db.engine)
+        self.conversations = ConversationStore(self.db)
         self.curated = CuratedSet(settings.data_dir)
         self.evaluations = EvaluationRunner(
             assistant,

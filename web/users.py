@@ -24,14 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 
 from database import Database, DatabaseError
-from database.imports import import_once, imported
-from database.schema import login_sessions, users
+from database.accounts import Account, Accounts
 from database.throttle import AttemptCounter, Held, Rule
 from web.errors import BadCredentials, LegacyPassword, LockedOut, UsersFileError
 
@@ -134,41 +132,28 @@ def check_new_user(name: str, password: str) -> str:
 def write_user(db: Database, name: str, password: str, admin: bool) -> None:
     """Add a user or reset their password (only its Argon2id hash is kept); their open sessions end."""
     name = check_new_user(name, password)
-    values = {"password_hash": HASHER.hash(password), "admin": bool(admin), "legacy_sha256": None, "problem": None}
-    with db.write() as conn:
-        conn.execute(sa.delete(login_sessions).where(login_sessions.c.user_name == name))
-        updated = conn.execute(sa.update(users).where(users.c.name == name).values(updated_at=time.time(), **values)).rowcount
-        if not updated:
-            conn.execute(sa.insert(users).values(name=name, updated_at=time.time(), **values))
+    Accounts(db).save(name, HASHER.hash(password), bool(admin))
 
 
 def set_admin(db: Database, name: str, admin: bool) -> bool:
     """Make someone an admin or staff (and accept an account refused for its role); False when unknown."""
-    with db.write() as conn:
-        row = conn.execute(sa.select(users.c.password_hash, users.c.legacy_sha256).where(users.c.name == name)).first()
-        if row is None:
-            return False
-        values: dict[str, Any] = {"admin": bool(admin), "updated_at": time.time()}
-        if row.password_hash and row.password_hash.startswith("$argon2id$") and not row.legacy_sha256:
-            values["problem"] = None  # the role was what was wrong
-        conn.execute(sa.update(users).where(users.c.name == name).values(**values))
-    return True
+
+    def role_was_the_problem(account: Account) -> bool:
+        return bool(account.password_hash and account.password_hash.startswith("$argon2id$") and not account.legacy_sha256)
+
+    return Accounts(db).set_admin(name, admin, role_was_the_problem)
 
 
 def remove_user(db: Database, name: str) -> bool:
     """Remove an account (its sessions end); False when unknown."""
-    with db.write() as conn:
-        conn.execute(sa.delete(login_sessions).where(login_sessions.c.user_name == name))
-        return bool(conn.execute(sa.delete(users).where(users.c.name == name)).rowcount)
+    return Accounts(db).remove(name)
 
 
 def list_users(db: Database) -> list[dict[str, Any]]:
     """Every account: name, admin, whether it can log in, and why not."""
-    with db.read() as conn:
-        rows = conn.execute(sa.select(users).order_by(users.c.name)).all()
     return [
-        {"name": r.name, "admin": bool(r.admin), "active": bool(r.password_hash) and not r.problem, "problem": r.problem}
-        for r in rows
+        {"name": a.name, "admin": a.admin, "active": bool(a.password_hash) and not a.problem, "problem": a.problem}
+        for a in Accounts(db).all(by_name=True)
     ]
 
 
@@ -180,35 +165,31 @@ def import_users_file(db: Database, path: Path) -> bool:
     file is left untouched: it is no longer read.
     """
     source = str(path.resolve())
-    if imported(db, "users-file") is not None:
+    accounts = Accounts(db)
+    if accounts.accounts_import() is not None:
         return False
     parsed = read_users_file(path)  # a missing or broken file is an error at start, as before
 
-    def load(conn: sa.Connection) -> dict[str, Any]:
+    def read() -> list[Account]:  # read again inside the import's transaction, as the database keeps it
         raw = json.loads(path.read_text(encoding="utf-8"))
-        now = time.time()
-        kept = 0
+        found: list[Account] = []
         for name, entry in raw.items():
-            name = str(name)[:64]
-            if conn.execute(sa.select(users.c.name).where(users.c.name == name)).first() is not None:
-                continue  # an account already in the database wins
+            name = str(name)[:64]  # an account already in the database wins: the store skips it
             user = parsed.users.get(name)
             password = entry.get("password") if isinstance(entry, dict) else None
             admin = entry.get("admin") if isinstance(entry, dict) else None
-            conn.execute(
-                sa.insert(users).values(
+            found.append(
+                Account(
                     name=name,
                     password_hash=user.password_hash if user else (password if isinstance(password, str) else None),
                     admin=user.admin if user else admin is True,
                     legacy_sha256=parsed.legacy.get(name),
                     problem=None if user else parsed.problems.get(name, "compte refusé"),
-                    updated_at=now,
                 )
             )
-            kept += 1
-        return {"accounts": kept, "refused": sorted(parsed.problems)}
+        return found
 
-    done = import_once(db, "users-file", source, load)
+    done = accounts.import_accounts(source, read, sorted(parsed.problems))
     if done:
         log.warning("users file %s imported into the database; it is no longer read", path)
     return done
@@ -219,6 +200,7 @@ class UserStore:
 
     def __init__(self, db: Database, required: bool = False, check_every: float = 1.0) -> None:
         self.db = db
+        self.accounts = Accounts(db)
         self.check_every = check_every
         self._lock = threading.Lock()
         self._file = self._read()
@@ -233,8 +215,7 @@ class UserStore:
         return self._required
 
     def _read(self) -> UsersFile:
-        with self.db.read() as conn:
-            rows = conn.execute(sa.select(users)).all()
+        rows = self.accounts.all()
         valid: dict[str, User] = {}
         problems: dict[str, str] = {}
         legacy: dict[str, str] = {}
@@ -246,7 +227,7 @@ class UserStore:
                     r.problem or f"« {r.name} » n'a pas de mot de passe : définissez-le avec « {reset_command(r.name)} »."
                 )
                 continue
-            valid[r.name] = User(r.name, r.password_hash, bool(r.admin))
+            valid[r.name] = User(r.name, r.password_hash, r.admin)
         return UsersFile(valid, problems, legacy)
 
     def current(self) -> UsersFile:
@@ -384,6 +365,7 @@ class Sessions:
     ) -> None:
         self.users = users
         self.db = users.db
+        self.accounts = Accounts(self.db)
         self.max_age = max_age
         self.clock = clock
         self.check_every = check_every
@@ -393,17 +375,7 @@ class Sessions:
     def open(self, user: User) -> str:
         token = secrets.token_urlsafe(32)
         now = self.clock()
-        with self.db.write() as conn:
-            conn.execute(sa.delete(login_sessions).where(login_sessions.c.expires_at < now))
-            conn.execute(
-                sa.insert(login_sessions).values(
-                    token_hash=_token_hash(token),
-                    user_name=user.name,
-                    password_stamp=_stamp(user.password_hash),
-                    created_at=now,
-                    expires_at=now + self.max_age,
-                )
-            )
+        self.accounts.open_session(_token_hash(token), user.name, _stamp(user.password_hash), now, now + self.max_age)
         return token
 
     def _lookup(self, key: str) -> tuple[str, str, float] | None:
@@ -413,12 +385,7 @@ class Sessions:
         if seen is not None and now - seen[0] < self.check_every:
             return seen[1], seen[2], seen[3]
         try:
-            with self.db.read() as conn:
-                row = conn.execute(
-                    sa.select(login_sessions.c.user_name, login_sessions.c.password_stamp, login_sessions.c.created_at).where(
-                        login_sessions.c.token_hash == key
-                    )
-                ).first()
+            row = self.accounts.session(key)
         except DatabaseError as exc:
             log.error("sessions not readable from the database, treated as logged out: %s", exc)
             return None
@@ -452,7 +419,6 @@ class Sessions:
         with self._lock:
             self._seen.pop(key, None)
         try:
-            with self.db.write() as conn:
-                conn.execute(sa.delete(login_sessions).where(login_sessions.c.token_hash == key))
+            self.accounts.close_session(key)
         except DatabaseError:
             log.exception("session not removed from the database")

@@ -28,7 +28,7 @@ def turn(question: str, answer: str = "Réponse [1].") -> dict:
 def test_the_store_keeps_each_persons_conversations_apart(database_url: str) -> None:
     """On SQLite and PostgreSQL, in the tables the migrations build."""
     first_db = Database.open(database_url)
-    store = ConversationStore(first_db.engine)
+    store = ConversationStore(first_db)
     first = store.add_turn("alice", None, turn("Quand l'accord Vietnam–France a-t-il été signé ?"))
     store.add_turn("alice", first, turn("Et par qui ?"))
     second = store.add_turn("alice", None, turn("Combien d'entreprises la FHAC fédère-t-elle ?"))
@@ -60,7 +60,7 @@ def test_the_store_keeps_each_persons_conversations_apart(database_url: str) -> 
     # a restart: a new connection to the same database finds everything
     first_db.dispose()
     restarted = Database.open(database_url)
-    again = ConversationStore(restarted.engine)
+    again = ConversationStore(restarted)
     assert [c["id"] for c in again.list("alice")] == [second] and again.get("bob", theirs)["turns"][0][
         "question"
     ] == "Question de Bob"
