@@ -142,13 +142,16 @@ def build_corpus(force: bool = False) -> Path:
 
 
 def fill_ci_docs(corpus: Path, folder: Path) -> list[str]:
-    """Link the CI subset into ``folder`` (keeping the corpus's relative paths); return them."""
+    """Copy the CI subset into ``folder`` (keeping the corpus's relative paths); return them.
+
+    Copies, not links: the index reads regular files only (a link in the documents folder is refused).
+    """
     for relative in CI_SUBSET:
-        link = folder / relative
-        link.parent.mkdir(parents=True, exist_ok=True)
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(corpus / relative)
+        copy = folder / relative
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if copy.is_symlink() or copy.exists():
+            copy.unlink()
+        shutil.copyfile(corpus / relative, copy)
     return list(CI_SUBSET)
 
 
