@@ -16,13 +16,13 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from assistant.config import Settings
 from assistant.errors import AnsweringError
+from coop_assistant.wiring import build_web
 from database import DatabaseError
 from database.imports import imported
 from index.errors import IndexingError
 from web.errors import WebError
 from web.messages import user_message
 from web.server import create_app, serve
-from web.service import WebService
 from web.ui import build_app
 
 __all__ = ["build_app", "main", "user_message"]
@@ -34,7 +34,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings()
-        service = WebService(settings)
+        service = build_web(settings)
     except (ValueError, WebError, AnsweringError, IndexingError, DatabaseError) as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         raise SystemExit(2) from exc

@@ -29,12 +29,7 @@ from assistant.config import Settings
 from assistant.evaluation.evaluate import run_questions, score
 from assistant.evaluation.golden import load_golden, split_golden
 from assistant.llm import LlamaCppBackend, Message, llama_backend
-from assistant.pipeline import Assistant
-from assistant.retrieval import Retriever
-from index.embeddings import SentenceTransformerEmbedder
-from index.state import IndexState
-from index.store import Store
-from index.sync import Indexer
+from coop_assistant.wiring import build_answering, build_index
 
 
 class CountingBackend:
@@ -85,24 +80,21 @@ def main() -> None:
         golden = split_golden(golden, args.split)
     if args.limit:
         golden = golden[: args.limit]
-    embedder = SentenceTransformerEmbedder(settings.embedding_model, settings.model_cache_dir, settings.embedding_dtype)
-    embedder.load()
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data or Path(tmp)
-        store = Store.open(data)
-        state = IndexState.open(data)
+        settings = settings.model_copy(update={"data_dir": data, "docs_dir": ROOT / "documents"})
+        index = build_index(settings)
+        index.embedder.load()
         if args.data is None:
-            Indexer(
-                ROOT / "documents", state, store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
-            ).sync()
+            index.indexer.sync()
         llama = llama_backend(settings)
         backend = CountingBackend(llama)
         t0 = time.perf_counter()
         llama.load()
         load_s = time.perf_counter() - t0
-        retriever = Retriever.from_settings(settings.model_copy(update={"data_dir": data}), state, store, embedder)
+        answering = build_answering(settings, index=index, chat=backend)  # type: ignore[arg-type]
+        retriever, assistant = answering.retriever, answering.assistant
         retriever.snapshot()  # the first question must not pay for loading the chunks and BM25
-        assistant = Assistant.from_settings(settings, retriever, backend)  # type: ignore[arg-type]
         before = llama.counters()
         t0 = time.perf_counter()
         assistant.warm_up()

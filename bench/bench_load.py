@@ -35,12 +35,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from assistant.config import Settings
 from assistant.llm import ChatBackend, LlamaCppBackend, OpenAICompatibleBackend
-from assistant.pipeline import Assistant
-from assistant.retrieval import Retriever
-from index.embeddings import SentenceTransformerEmbedder
-from index.state import IndexState
-from index.store import Store
-from index.sync import Indexer
+from coop_assistant.wiring import build_answering, build_index
 from web.server import create_app, start_in_thread
 from web.service import WebService
 
@@ -174,10 +169,8 @@ def main() -> None:
         docs, data = Path(tmp) / "docs", Path(tmp) / "data"
         shutil.copytree(ROOT / "documents", docs)
         run = settings.model_copy(update={"docs_dir": docs, "data_dir": data, "users_file": None})
-        embedder = SentenceTransformerEmbedder.from_settings(run)
-        store = Store.open(data)
-        state = IndexState.open(data)
-        indexer = Indexer.from_settings(run, state, store, embedder)
+        index = build_index(run)
+        indexer = index.indexer
         indexer.sync()
         backend: ChatBackend
         if args.openai_url:
@@ -188,8 +181,7 @@ def main() -> None:
             embedded = LlamaCppBackend(model, run.model_cache_dir, run.llm_context, run.llm_threads, run.temperature)
             embedded.load()
             backend, threads = embedded, embedded.threads
-        assistant = Assistant.from_settings(run, Retriever.from_settings(run, state, store, embedder), backend, backend.label)
-        service = WebService(run, assistant, indexer)
+        service = WebService(run, build_answering(run, index=index, chat=backend).assistant, indexer)
         service.warm_up()
         server = start_in_thread(create_app(service), "127.0.0.1", _free_port())
         print(f"app on {server.url} ({backend.label}, {threads} threads)", flush=True)

@@ -33,12 +33,9 @@ from common import cpu_info, summarize, write_results
 
 from assistant.config import Settings
 from assistant.evaluation.golden import answer_matches, load_golden, split_golden
-from assistant.pipeline import Assistant, Verdict
+from assistant.pipeline import Verdict
 from assistant.relevance import Relevance, RelevanceRule
-from assistant.retrieval import Retriever
-from index.embeddings import SentenceTransformerEmbedder
-from index.state import IndexState
-from index.store import Store
+from coop_assistant.wiring import build_answering
 
 COVERAGES = [0.0, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 1.01]
 SIMILARITIES = [0.0, 0.35, 0.4, 0.42, 0.44, 0.45, 0.46, 0.48, 0.5, 0.55, 0.6, 0.65, 0.7, 1.01]
@@ -66,9 +63,8 @@ class _Always(RelevanceRule):
 def replay(questions: Path, results: Path, data: Path) -> list[dict[str, Any]]:
     """Re-run every post-generation check on the kept drafts; keep each answer's relevance figures."""
     settings = Settings(data_dir=data)
-    embedder = SentenceTransformerEmbedder.from_settings(settings)
-    retriever = Retriever.from_settings(settings, IndexState.open(data), Store.open(data), embedder)
-    assistant = Assistant.from_settings(settings, retriever, _NoModel())
+    parts = build_answering(settings, chat=_NoModel())
+    retriever, assistant = parts.retriever, parts.assistant
     assistant.relevance_rule = _Always()
     tune = {q.id: q for q in split_golden(load_golden(questions), "tune")}
     rows = []

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 
 from database.engine import Database
+from database.errors import DatabaseError
 from database.schema import conversation_turns as turns_table
 from database.schema import conversations as conversations_table
 
@@ -43,7 +44,7 @@ class ConversationRecord:
     turns: list[dict[str, Any]]
 
 
-class _NotOwned(Exception):
+class _NotOwned(DatabaseError):
     """Raised inside a transaction to roll it back: no conversation of this owner has this id."""
 
 

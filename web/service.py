@@ -17,15 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from assistant.llm import make_backend
 from assistant.model_queue import Waiting
 from assistant.pipeline import Answer, Assistant, Rereading, Retrieved
-from assistant.retrieval import EmptyIndexError, Retriever
+from assistant.retrieval import EmptyIndexError
 from database import private_folder
-from index.embeddings import SentenceTransformerEmbedder
 from index.render import PageRenderer, PageText, RenderedPage, RenderError
 from index.state import IndexState
-from index.store import Store
 from index.sync import Indexer, SyncBusyError, SyncReport
 from web.conversations import BrowserBook, ConversationBook, ConversationStore, ConversationsUnavailable
 from web.curation import CuratedSet
@@ -56,23 +53,11 @@ EXAMPLE_CHARS = 140  # one line or two under the chat
 class WebService:
     """One per web-chat process: answers questions and runs rebuilds without blocking them."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        assistant: Assistant | None = None,
-        indexer: Indexer | None = None,
-        users: UserStore | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, assistant: Assistant, indexer: Indexer, users: UserStore | None = None) -> None:
+        """Receive the answering and indexing parts (built by ``coop_assistant.wiring``); the web's own records are
+        opened here, in the index's database."""
         self.settings = settings
         private_folder(settings.data_dir)
-        if assistant is None or indexer is None:
-            state = IndexState.from_settings(settings)
-            store = Store.open(settings.data_dir, settings.chroma_url)
-            embedder = SentenceTransformerEmbedder.from_settings(settings)
-            retriever = Retriever.from_settings(settings, state, store, embedder)
-            backend, note = make_backend(settings)
-            assistant = Assistant.from_settings(settings, retriever, backend, note)
-            indexer = Indexer.from_settings(settings, state, store, embedder)
         self.assistant = assistant
         self.indexer = indexer
         self.state: IndexState = indexer.state

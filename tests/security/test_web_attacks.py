@@ -198,7 +198,7 @@ def test_forwarded_addresses_are_believed_only_from_the_configured_proxy(tmp_pat
 def test_the_unlock_command_clears_a_name(app: RunningApp) -> None:
     from typer.testing import CliRunner
 
-    from web.__main__ import app as cli
+    from coop_assistant.cli import app as cli
 
     assert 429 in [_login(app.url, "bob", f"faux-{i}", "10.0.0.77") for i in range(6)]
     data = app.service.settings.data_dir

@@ -256,7 +256,7 @@ def test_thirty_tries_at_once_get_three_checks(tmp_path: Path) -> None:
 
 
 def test_account_commands_write_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
-    from assistant.__main__ import app
+    from coop_assistant.cli import app
 
     monkeypatch.setenv("ASSISTANT_DATABASE_URL", database_url)
     data = str(tmp_path / "data")

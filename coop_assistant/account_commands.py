@@ -1,0 +1,133 @@
+"""The account commands: ``add-user``, ``remove-user``, ``set-role``, ``list-users``, ``unlock``.
+
+Accounts live in the database (ASSISTANT_DATABASE_URL, else data/assistant.db): every running
+copy of the app sees a change within a second, without restart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from database import Database, DatabaseError
+from web.errors import UsersFileError
+from web.users import LoginThrottle, list_users, remove_user, set_admin, write_user
+
+app = typer.Typer(add_completion=False, help="Comptes de l'assistant web.", no_args_is_help=True)
+
+DataOpt = Annotated[Path | None, typer.Option("--data", help="Dossier des données (défaut : réglage data_dir).")]
+LIVE = "Les assistants en cours le voient d'eux-mêmes, sans redémarrer."
+
+
+def open_database(data: Path | None) -> Database:
+    from assistant.config import Settings
+    from index.state import database_from_settings
+
+    try:
+        settings = Settings() if data is None else Settings(data_dir=data)
+        return database_from_settings(settings)
+    except (DatabaseError, ValueError) as exc:
+        typer.echo(f"Erreur : {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command("add-user")
+def add_user(
+    name: Annotated[str, typer.Argument(help="Nom de connexion.")],
+    admin: Annotated[bool, typer.Option("--admin/--staff", help="Donner l'accès à la page Admin (ou non).")] = False,
+    data: DataOpt = None,
+    users_file: Annotated[
+        Path | None, typer.Option("--file", hidden=True, help="Ancien fichier des comptes (ignoré : ils sont dans la base).")
+    ] = None,
+) -> None:
+    """Ajoute un utilisateur ou redéfinit son mot de passe (seule son empreinte Argon2id est gardée, dans la base)."""
+    if users_file is not None:
+        typer.echo(f"Note : les comptes sont maintenant dans la base de données ; « --file {users_file} » est ignoré.", err=True)
+    password = typer.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
+    db = open_database(data)
+    try:
+        write_user(db, name, password, admin)
+    except (UsersFileError, DatabaseError) as exc:
+        typer.echo(f"Erreur : {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    typer.echo(
+        f"Utilisateur « {name} » enregistré dans {db.where}{' (administrateur)' if admin else ''}. {LIVE} "
+        "(Un assistant démarré sans aucun compte doit être redémarré pour demander la connexion.)"
+    )
+
+
+@app.command("remove-user")
+def remove(name: Annotated[str, typer.Argument(help="Nom de connexion.")], data: DataOpt = None) -> None:
+    """Supprime un compte ; ses sessions ouvertes se ferment."""
+    db = open_database(data)
+    try:
+        found = remove_user(db, name)
+    except DatabaseError as exc:
+        typer.echo(f"Erreur : {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    if not found:
+        typer.echo(f"Erreur : aucun compte « {name} » (voir « python -m assistant list-users »).", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"Compte « {name} » supprimé. {LIVE}")
+
+
+@app.command("set-role")
+def set_role(
+    name: Annotated[str, typer.Argument(help="Nom de connexion.")],
+    admin: Annotated[bool, typer.Option("--admin/--staff", help="Administrateur, ou personnel sans page Admin.")],
+    data: DataOpt = None,
+) -> None:
+    """Donne ou retire le rôle d'administrateur."""
+    db = open_database(data)
+    try:
+        found = set_admin(db, name, admin)
+    except DatabaseError as exc:
+        typer.echo(f"Erreur : {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    if not found:
+        typer.echo(f"Erreur : aucun compte « {name} » (voir « python -m assistant list-users »).", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"« {name} » est maintenant {'administrateur' if admin else 'sans accès à la page Admin'}. {LIVE}")
+
+
+@app.command("list-users")
+def list_accounts(data: DataOpt = None) -> None:
+    """Liste les comptes, leur rôle, et pourquoi un compte est refusé."""
+    db = open_database(data)
+    try:
+        accounts = list_users(db)
+    except DatabaseError as exc:
+        typer.echo(f"Erreur : {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    if not accounts:
+        typer.echo(f"Aucun compte dans {db.where} : l'assistant reste sans connexion, sur cette machine seulement.")
+    for a in accounts:
+        role = "administrateur" if a["admin"] else "personnel"
+        typer.echo(f"{a['name']} · {role}" + ("" if a["active"] else f" · REFUSÉ : {a['problem']}"))
+
+
+@app.command("unlock")
+def unlock(name: Annotated[str, typer.Argument(help="Nom de connexion.")], data: DataOpt = None) -> None:
+    """Efface les délais de connexion d'un compte après des essais infructueux (de toutes les adresses)."""
+    db = open_database(data)
+    try:
+        cleared = LoginThrottle(db).unlock(name)
+    except DatabaseError as exc:
+        typer.echo(f"Erreur : {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    if cleared:
+        typer.echo(f"« {name} » peut se reconnecter tout de suite. {LIVE}")
+    else:
+        typer.echo(f"« {name} » n'avait aucun essai infructueux en attente.")
