@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,15 @@ from database import private_folder
 from index.render import PageRenderer, PageText, RenderedPage, RenderError
 from index.state import IndexState
 from index.sync import Indexer, SyncBusyError, SyncReport
-from web.conversations import BrowserBook, ConversationBook, ConversationStore, ConversationsUnavailable
+from web.conversations import (
+    BrowserBook,
+    ConversationBook,
+    ConversationNotFound,
+    ConversationStore,
+    ConversationsUnavailable,
+    title_from,
+    turn_from_answer,
+)
 from web.curation import CuratedSet
 from web.errors import AccessDenied, UploadError
 from web.evaluations import EvalSet, EvaluationRunner
@@ -48,6 +57,20 @@ EXAMPLE_TEMPLATES = (
     "Quels sont les objectifs présentés dans « {title} » ?",
 )
 EXAMPLE_CHARS = 140  # one line or two under the chat
+
+
+Conversation = dict[str, Any]  # a page's open conversation: {"id": str | None, "title": str, "turns": [turn, ...]}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The end of an answer, once recorded: the answer, its turn, and the conversation it now ends (None when the
+    caller keeps none); ``saved`` is False when the server could not keep it (the person is told)."""
+
+    answer: Answer
+    turn: dict[str, Any]
+    conversation: Conversation | None
+    saved: bool = True
 
 
 class WebService:
@@ -187,8 +210,11 @@ class WebService:
         sources: Sequence[str] | None = None,
         session: str | None = None,
         user: str | None = None,
-    ) -> Iterator[Retrieved | Waiting | Rereading | str | Answer]:
-        """Answer through the one model queue; ``cancel(session)`` stops it and frees the model."""
+        conversation: Conversation | None = None,
+    ) -> Iterator[Retrieved | Waiting | Rereading | str | Recorded]:
+        """Answer through the one model queue (``cancel(session)`` stops it and frees the model), then record the
+        answer once, here: in the feedback log (abstentions for the admins), and with login in the person's
+        ``conversation`` on the server (None: not kept, as for the API). The stream ends with ``Recorded``."""
         cancel = threading.Event()
         key = session or ""
         with self._cancels_lock:
@@ -196,14 +222,37 @@ class WebService:
         try:
             for item in self.assistant.stream(question, history, sources or None, cancel):
                 if isinstance(item, Answer):
-                    self.feedback.record_answer(item, user)
-                yield item
+                    yield self._record(item, user, conversation)
+                else:
+                    yield item
         finally:
             with self._cancels_lock:
                 running = self._cancels.get(key, set())
                 running.discard(cancel)
                 if not running:
                     self._cancels.pop(key, None)
+
+    def _record(self, answer: Answer, user: str | None, conversation: Conversation | None) -> Recorded:
+        self.feedback.record_answer(answer, user)
+        turn = turn_from_answer(answer)
+        if conversation is None:
+            return Recorded(answer, turn, None)
+        conv = {**conversation, "turns": [*conversation.get("turns", []), turn]}
+        if not (self.login_required and user):  # kept by the browser (the page saves it after the answer)
+            return Recorded(answer, turn, conv)
+        book = self.book(user)
+        try:
+            try:
+                conv["id"] = book.add_turn(conv.get("id"), turn)
+            except ConversationNotFound:  # deleted from another page: what was asked here starts a new one
+                conv["id"] = None
+                for t in conv["turns"]:
+                    conv["id"] = book.add_turn(conv["id"], t)
+        except Exception:
+            log.exception("could not save the conversation of %s", user)
+            return Recorded(answer, turn, conv, saved=False)
+        conv["title"] = conv.get("title") or title_from(conv["turns"][0]["question"])
+        return Recorded(answer, turn, conv)
 
     def cancel(self, session: str | None) -> bool:
         """Stop the answers being written for this session (the stop button); True when there was one."""

@@ -6,11 +6,10 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.pipeline import Answer
 from web.handlers.chat import conversation
 from web.handlers.common import error, user_errors, username
 from web.messages import user_message
-from web.service import WebService
+from web.service import Recorded, WebService
 
 
 def api_error(exc: Exception, admin: bool = False) -> gr.Error:
@@ -25,8 +24,8 @@ def ask_api(
     final = None
     try:
         for item in service.stream(question, turns, session=getattr(request, "session_hash", None), user=username(request)):
-            if isinstance(item, Answer):
-                final = item
+            if isinstance(item, Recorded):
+                final = item.answer
     except Exception as exc:
         raise api_error(exc, service.is_admin(username(request))) from exc
     if final is None:

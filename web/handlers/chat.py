@@ -11,10 +11,7 @@ import gradio as gr
 from assistant.model_queue import GenerationCancelled, Waiting
 from assistant.pipeline import Answer, Rereading, Retrieved
 from web.conversations import (
-    ConversationNotFound,
     history_of,
-    title_from,
-    turn_from_answer,
 )
 from web.handlers.common import Conversation, empty_conversation, read_conversation, username, warn
 from web.messages import user_message
@@ -26,7 +23,7 @@ from web.render import (
     turn_sources_markdown,
     waiting_markdown,
 )
-from web.service import WebService
+from web.service import Recorded, WebService
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +112,11 @@ def respond(
     sources_msg: dict[str, Any] | None = None
     language, raw = "fr", ""
     final: Answer | None = None
+    recorded: Recorded | None = None
     user = username(request)
     try:
-        for item in service.stream(message or "", turns, kept or None, session=getattr(request, "session_hash", None), user=user):
+        session = getattr(request, "session_hash", None)
+        for item in service.stream(message or "", turns, kept or None, session=session, user=user, conversation=conv):
             if isinstance(item, Retrieved):
                 language = item.language
                 sources_msg = {
@@ -132,8 +131,8 @@ def respond(
             elif isinstance(item, Rereading):  # the draft shown so far is not the answer: clear it
                 raw = ""
                 answer_msg["content"] = REREADING.get(language, REREADING["fr"])
-            elif isinstance(item, Answer):
-                final = item
+            elif isinstance(item, Recorded):
+                final, recorded = item.answer, item
                 continue
             else:
                 raw += item
@@ -151,11 +150,11 @@ def respond(
             sources_msg["metadata"] = {**sources_msg["metadata"], "status": "done"}
         yield _chat_update(history, conv)
         return
-    if final is None:  # the pipeline always ends with an Answer; say so rather than hang if not
+    if final is None or recorded is None:  # the pipeline always ends with an Answer; say so rather than hang if not
         answer_msg["content"] = f"⚠ {user_message(RuntimeError('stream ended without an answer'))}"
         yield _chat_update(history, conv)
         return
-    turn = turn_from_answer(final)
+    turn = recorded.turn
     title = "Sources" if final.citations else "Passages les plus proches"
     block = {"role": "assistant", "content": turn_sources_markdown(turn), "metadata": {"title": title, "status": "done"}}
     if sources_msg is not None:
@@ -164,28 +163,10 @@ def respond(
     else:
         history.insert(len(history) - 1, block)
     answer_msg["content"] = answer_markdown(final.text, final.abstained, final.language)
-    conv["turns"].append(turn)
-    if service.login_required and user:
-        conv = _save_turn(service, user, conv, turn)
-    yield _chat_update(history, conv, final, gr.update(choices=source_choices(final), value=None))
-
-
-def _save_turn(service: WebService, user: str, conv: Conversation, turn: dict[str, Any]) -> Conversation:
-    """Add the turn to the person's conversation on the server (a new one when it was deleted meanwhile)."""
-    book = service.book(user)
-    try:
-        conv["id"] = book.add_turn(conv["id"], turn)
-    except ConversationNotFound:  # deleted from another page: what was asked here starts a new one
-        conv["id"] = None
-        for t in conv["turns"]:
-            conv["id"] = book.add_turn(conv["id"], t)
-    except Exception:
-        log.exception("could not save the conversation of %s", user)
+    if not recorded.saved:
         warn("La réponse n'a pas pu être enregistrée dans vos conversations (détails dans le journal du serveur).")
-        return conv
-    if not conv["title"]:
-        conv["title"] = title_from(conv["turns"][0]["question"])
-    return conv
+    conv = recorded.conversation or conv
+    yield _chat_update(history, conv, final, gr.update(choices=source_choices(final), value=None))
 
 
 def stop_answer(service: WebService, request: gr.Request) -> None:
