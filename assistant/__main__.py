@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from assistant.backends import BackendUnavailable, GenerationError, make_backend
 from assistant.config import Settings
-from assistant.llm import BackendUnavailable, GenerationError, make_backend
 from assistant.model_queue import Waiting
 from assistant.pipeline import Answer, Assistant, QuestionError, Rereading, Retrieved, embedding_similarity
 from assistant.retrieval import EmptyIndexError, Retriever

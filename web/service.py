@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from assistant.backends import make_backend
 from assistant.config import Settings
-from assistant.llm import make_backend
 from assistant.model_queue import Waiting
 from assistant.pipeline import Answer, Assistant, Rereading, Retrieved
 from assistant.retrieval import EmptyIndexError, Retriever

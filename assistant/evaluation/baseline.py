@@ -13,8 +13,8 @@ from pathlib import Path
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from assistant.backends import ChatBackend
 from assistant.citations import Citation
-from assistant.llm import ChatBackend
 from assistant.pipeline import Answer, is_refusal
 from assistant.retrieval import Passage, Retrieval
 from assistant.text import detect_language

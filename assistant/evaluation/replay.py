@@ -15,8 +15,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.backends import Message
 from assistant.errors import AnsweringError
-from assistant.llm import Message
 from assistant.pipeline import Answer, Assistant
 
 

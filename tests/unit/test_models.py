@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llm import BackendUnavailable, LlamaCppBackend
+from assistant.backends import BackendUnavailable, LlamaCppBackend
 from index import models
 from index.models import ModelError, ModelSpec, WheelParts, ensure_verified, fetch, model_path, resolve_known
 

@@ -6,8 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.__main__ import app
+from assistant.backends import BackendUnavailable, OpenAICompatibleBackend, _without_credentials, make_backend
 from assistant.config import Settings
-from assistant.llm import BackendUnavailable, OpenAICompatibleBackend, _without_credentials, make_backend
 
 SECRET = "sk-tres-secret-42"
 

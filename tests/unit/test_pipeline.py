@@ -309,7 +309,7 @@ def test_a_supported_answer_to_another_question_is_an_abstention(retriever: Retr
 
 
 def test_extractive_backend_quotes_through_the_same_interface(retriever: Retriever) -> None:
-    from assistant.llm import ExtractiveBackend
+    from assistant.backends import ExtractiveBackend
 
     assistant = make(retriever, ExtractiveBackend())  # type: ignore[arg-type]
     answer = assistant.ask("En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?")
@@ -324,7 +324,7 @@ def test_extractive_backend_quotes_through_the_same_interface(retriever: Retriev
 
 
 def test_extractive_backend_gives_no_text_without_passages() -> None:
-    from assistant.llm import ExtractiveBackend
+    from assistant.backends import ExtractiveBackend
 
     backend = ExtractiveBackend()
     assert list(backend.stream([{"role": "user", "content": "Réécris « Et son président ? »"}], 48)) == []
