@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.lexicon import FRENCH_MONTHS, REFERS_BACK
 from assistant.retrieval import Passage
 from assistant.text import tokenize
 
@@ -25,11 +26,7 @@ GAP = " … "
 # A sentence ends at . ! ? … (a closing quote or bracket stays with it, « Oui. » too) before a capital, or at a line break.
 _BOUNDARY = re.compile(r"(?<=[.!?…])((?:[ \u00a0\u202f]?[\"»”)])?)\s+(?=[A-ZÀ-ÖØ-Þ0-9«\"“(])|\s*\n\s*")
 # A sentence that opens on these words leans on the one before it ("Ce jour-là", "Il a été...").
-_REFERS_BACK = re.compile(
-    r"(?:ce|cet|cette|ces|celui|celle|ceux|celles|il|elle|ils|elles|son|sa|ses|leur|leurs|"
-    r"it|its|they|their|this|these|those|he|she|his|her)\b",
-    re.IGNORECASE,
-)
+_REFERS_BACK = re.compile(rf"(?:{'|'.join(REFERS_BACK)})\b", re.IGNORECASE)
 _EDGE = " \t\r\n•-–*"
 
 
@@ -172,10 +169,7 @@ class ContextSelector:
 
 ANSWER_TYPE = 0.25  # bonus of a sentence holding what the question asks for (a number, a date)
 _NUMBER = re.compile(r"\d")
-_DATE = re.compile(
-    r"\b(1[89]\d\d|20\d\d)\b|\b(janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)\b",
-    re.IGNORECASE,
-)
+_DATE = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({'|'.join(FRENCH_MONTHS)})\b", re.IGNORECASE)
 _ASKS_NUMBER = re.compile(
     r"\b(combien|quel nombre|quelle part|quelle proportion|quel montant|how many|how much|what share)\b", re.I
 )

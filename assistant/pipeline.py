@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 
 from assistant.backends import ChatBackend, ExtractiveBackend, Message
-from assistant.citations import CheckedSentence, Citation, Similarity, cite, gives_figure, numbers_in, render
+from assistant.citations import CheckedSentence, Citation, cite, render
 from assistant.config import Settings
 from assistant.context import ContextSelector, Excerpt, sentence_spans
 from assistant.errors import AnsweringError
+from assistant.facts import Similarity, gives_figure, numbers_in
 from assistant.model_queue import ModelQueue, Waiting
 from assistant.prompts import LANGUAGE_INSTRUCTIONS, REFUSALS, Prompts, fixed_start, load_prompts, passage_lines
 from assistant.relevance import Corpus, Relevance, RelevanceRule, assess
