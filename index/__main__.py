@@ -15,7 +15,8 @@ from database import DatabaseError
 from index.config import IndexSettings
 from index.embeddings import SentenceTransformerEmbedder
 from index.errors import IndexingError
-from index.models import KNOWN_MODELS, ModelError, fetch
+from index.model_catalog import KNOWN_MODELS
+from index.models import ModelError, fetch
 from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer, SyncBusyError, SyncReport

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.backends import BackendUnavailable, GenerationError, Message
-from index.models import KNOWN_MODELS, ModelError, resolve_known
+from index.model_catalog import LANGUAGE_MODELS
+from index.models import ModelError, resolve_known
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class LlamaCppBackend:
         if kv_cache_type not in KV_CACHE_TYPES:
             raise BackendUnavailable(f"Type de cache KV inconnu « {kv_cache_type} » : {', '.join(KV_CACHE_TYPES)}.")
         self.kv_cache_type = kv_cache_type
-        short = KNOWN_MODELS[model].description.split(",")[0] if model in KNOWN_MODELS else Path(model).stem
+        short = LANGUAGE_MODELS[model].description.split(",")[0] if model in LANGUAGE_MODELS else Path(model).stem
         self.label = f"Modèle intégré · {short}"
 
     @staticmethod
