@@ -13,10 +13,11 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from assistant.answer import Answer, Rereading, Retrieved
 from assistant.backends import BackendUnavailable, GenerationError, make_backend
 from assistant.config import Settings
 from assistant.model_queue import Waiting
-from assistant.pipeline import Answer, Assistant, QuestionError, Rereading, Retrieved, embedding_similarity
+from assistant.pipeline import Assistant, QuestionError, embedding_similarity
 from assistant.retrieval import EmptyIndexError, Retriever
 from database import DatabaseError
 from index.embeddings import SentenceTransformerEmbedder

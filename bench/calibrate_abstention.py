@@ -31,9 +31,10 @@ from typing import Any
 
 from common import cpu_info, summarize, write_results
 
+from assistant.answer import Verdict
 from assistant.config import Settings
 from assistant.evaluation.golden import answer_matches, load_golden, split_golden
-from assistant.pipeline import Assistant, Verdict
+from assistant.pipeline import Assistant
 from assistant.relevance import Relevance, RelevanceRule
 from assistant.retrieval import Retriever
 from index.embeddings import SentenceTransformerEmbedder

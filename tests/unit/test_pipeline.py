@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answer import Answer, Rereading, Retrieved
 from assistant.context import ContextSelector, sentence_spans
-from assistant.pipeline import Answer, Assistant, QuestionError, Rereading, Retrieved, is_refusal
+from assistant.pipeline import Assistant, QuestionError
 from assistant.prompts import PromptError, load_prompts, parse_passages, passage_lines, quote_passage
+from assistant.refusals import is_refusal
 from assistant.retrieval import EmptyIndexError, Retriever, drop_near_duplicates, fuse
 from assistant.text import split_sentences, tokenize
 from index.state import IndexState
