@@ -13,7 +13,7 @@ from assistant.answer import Answer, Rereading, Retrieved, Verdict
 from assistant.backends import ChatBackend, ExtractiveBackend, Message
 from assistant.citations import CheckedSentence, cite, render
 from assistant.config import Settings
-from assistant.context import ContextSelector, Excerpt, sentence_spans
+from assistant.context import ContextSelector, Excerpt
 from assistant.errors import AnsweringError
 from assistant.facts import Similarity, gives_figure, numbers_in
 from assistant.model_queue import ModelQueue, Waiting
@@ -21,7 +21,7 @@ from assistant.prompts import LANGUAGE_INSTRUCTIONS, REFUSALS, Prompts, fixed_st
 from assistant.refusals import is_refusal
 from assistant.relevance import Corpus, Relevance, RelevanceRule, assess
 from assistant.retrieval import Passage, Retriever
-from assistant.text import asks_for_figure, detect_language, normalize, split_sentences, tokenize
+from assistant.text import asks_for_figure, detect_language, normalize, sentence_spans, split_sentences, tokenize
 from index.embeddings import Embedder
 
 log = logging.getLogger(__name__)

@@ -143,6 +143,24 @@ def split_sentences(text: str) -> list[str]:
     return list(_split_cached(text))
 
 
+@text_cache
+def _spans_cached(text: str) -> tuple[tuple[int, int], ...]:
+    spans = []
+    position = 0
+    for part in _split_cached(text):
+        start = text.find(part, position)  # each part is the text's own, in order (pySBD without cleaning)
+        if start < 0:
+            continue
+        spans.append((start, start + len(part)))
+        position = start + len(part)
+    return tuple(spans)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Return the (start, end) offsets in ``text`` of the sentences that ``split_sentences`` gives."""
+    return list(_spans_cached(text))
+
+
 _FRENCH_HINTS = re.compile(rf"\b({'|'.join(FRENCH_HINTS)})\b")
 _ENGLISH_HINTS = re.compile(rf"\b({'|'.join(ENGLISH_HINTS)})\b")
 

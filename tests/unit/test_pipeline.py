@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import Answer, Rereading, Retrieved
-from assistant.context import ContextSelector, sentence_spans
+from assistant.context import ContextSelector
 from assistant.pipeline import Assistant, QuestionError
 from assistant.prompts import PromptError, load_prompts, parse_passages, passage_lines, quote_passage
 from assistant.refusals import is_refusal
 from assistant.retrieval import EmptyIndexError, Retriever, drop_near_duplicates, fuse
-from assistant.text import split_sentences, tokenize
+from assistant.text import sentence_spans, split_sentences, tokenize
 from index.state import IndexState
 from index.store import Store, StoredChunk
 from index.sync import Indexer
