@@ -6,7 +6,8 @@ given, from each passage, its best sentences for the question (and the sentence
 before and after them, so that "il", "ce projet"... keep their meaning), under a
 character budget shared by all passages. Only the prompt is cut: the citation
 checker and the sources shown to people keep the whole passages, and passage [n]
-keeps its number.
+keeps its number. Sentences are those of ``assistant.text.split_sentences``, the ones the
+citation checker reads.
 """
 
 from __future__ import annotations
@@ -16,21 +17,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.lexicon import FRENCH_MONTHS, REFERS_BACK
 from assistant.retrieval import Passage
-from assistant.text import tokenize
+from assistant.text import sentence_spans, tokenize
 
 STEM = 6  # words sharing their first six letters count as one (coopération, coopérer): a cheap French stemmer
 GAP = " … "
 
-# A sentence ends at . ! ? … (a closing quote or bracket stays with it, « Oui. » too) before a capital, or at a line break.
-_BOUNDARY = re.compile(r"(?<=[.!?…])((?:[ \u00a0\u202f]?[\"»”)])?)\s+(?=[A-ZÀ-ÖØ-Þ0-9«\"“(])|\s*\n\s*")
 # A sentence that opens on these words leans on the one before it ("Ce jour-là", "Il a été...").
-_REFERS_BACK = re.compile(
-    r"(?:ce|cet|cette|ces|celui|celle|ceux|celles|il|elle|ils|elles|son|sa|ses|leur|leurs|"
-    r"it|its|they|their|this|these|those|he|she|his|her)\b",
-    re.IGNORECASE,
-)
-_EDGE = " \t\r\n•-–*"
+_REFERS_BACK = re.compile(rf"(?:{'|'.join(REFERS_BACK)})\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -40,26 +35,6 @@ class Excerpt:
     rank: int  # the passage's number [n], as in the sources
     text: str  # the kept sentences in their order, "…" where sentences were left out
     spans: tuple[tuple[int, int], ...]  # the kept ranges of the passage's text
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Return (start, end) offsets of the sentences of ``text``, edges trimmed, empty ones dropped."""
-    cuts: list[tuple[int, int]] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        end = match.end(1) if match.group(1) is not None else match.start()
-        cuts.append((start, end))
-        start = match.end()
-    cuts.append((start, len(text)))
-    spans = []
-    for a, b in cuts:
-        while a < b and text[a] in _EDGE:
-            a += 1
-        while b > a and text[b - 1] in " \t\r\n":
-            b -= 1
-        if re.search(r"\w", text[a:b]):
-            spans.append((a, b))
-    return spans
 
 
 def _stems(text: str) -> set[str]:
@@ -172,10 +147,7 @@ class ContextSelector:
 
 ANSWER_TYPE = 0.25  # bonus of a sentence holding what the question asks for (a number, a date)
 _NUMBER = re.compile(r"\d")
-_DATE = re.compile(
-    r"\b(1[89]\d\d|20\d\d)\b|\b(janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)\b",
-    re.IGNORECASE,
-)
+_DATE = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({'|'.join(FRENCH_MONTHS)})\b", re.IGNORECASE)
 _ASKS_NUMBER = re.compile(
     r"\b(combien|quel nombre|quelle part|quelle proportion|quel montant|how many|how much|what share)\b", re.I
 )

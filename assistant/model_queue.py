@@ -17,8 +17,8 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from assistant.backends import ChatBackend, Message
 from assistant.errors import AnsweringError
-from assistant.llm import ChatBackend, Message
 
 log = logging.getLogger(__name__)
 

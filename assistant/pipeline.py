@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from assistant.citations import CheckedSentence, Citation, Similarity, cite, gives_figure, numbers_in, render
+from assistant.answer import Answer, Rereading, Retrieved, Verdict
+from assistant.backends import ChatBackend, ExtractiveBackend, Message
+from assistant.citations import CheckedSentence, cite, render
 from assistant.config import Settings
-from assistant.context import ContextSelector, Excerpt, sentence_spans
+from assistant.context import ContextSelector, Excerpt
 from assistant.errors import AnsweringError
-from assistant.llm import ChatBackend, ExtractiveBackend, Message
+from assistant.facts import Similarity, gives_figure, numbers_in
 from assistant.model_queue import ModelQueue, Waiting
 from assistant.prompts import LANGUAGE_INSTRUCTIONS, REFUSALS, Prompts, fixed_start, load_prompts, passage_lines
+from assistant.refusals import is_refusal
 from assistant.relevance import Corpus, Relevance, RelevanceRule, assess
 from assistant.retrieval import Passage, Retriever
-from assistant.text import asks_for_figure, detect_language, normalize, split_sentences, tokenize
+from assistant.text import asks_for_figure, detect_language, normalize, sentence_spans, split_sentences, tokenize
 from index.embeddings import Embedder
 
 log = logging.getLogger(__name__)
@@ -31,117 +31,10 @@ class QuestionError(AnsweringError, ValueError):
     """The question cannot be asked as it is (empty, too long); the message says why."""
 
 
-@dataclass(frozen=True)
-class Retrieved:
-    """The passages found for a question, announced before the model writes (so they can be shown at once)."""
-
-    passages: list[Passage]
-    standalone_question: str
-    language: str
-    seconds: float  # from the question to this event
-
-
-@dataclass(frozen=True)
-class Rereading:
-    """The draft said what the shortened passages do not support: the model now reads them whole and writes again.
-
-    What was shown of the first draft is to be cleared; text deltas of the second follow.
-    """
-
-    unsupported: list[str]  # the draft's sentences that no passage supported
-
-
-@dataclass(frozen=True)
-class Answer:
-    text: str
-    citations: list[Citation]
-    abstained: bool
-    language: str
-    backend: str
-    backend_label: str
-    passages: list[Passage]
-    timings: dict[str, float]
-    question: str  # as asked
-    standalone_question: str  # after rewriting a follow-up (what retrieval used)
-    sentences: list[CheckedSentence] = field(default_factory=list)
-    reason: str = ""  # why it abstained: "weak-retrieval", "model-refusal", "unsupported", "off-topic"
-    prompt_tokens: int | None = None
-    draft: str = ""  # what the model wrote, before checking
-    relevance: Relevance | None = None  # how well what it cites addresses the question
-    second_draft: str | None = None  # written from the whole passages after the first failed the checks (None: no reread)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "answer": self.text,
-            "abstained": self.abstained,
-            "language": self.language,
-            "backend": self.backend,
-            "citations": [c.to_json() for c in self.citations],
-            "passages": [
-                {
-                    "rank": p.rank,
-                    "source": p.source,
-                    "title": p.title,
-                    "page": p.page,
-                    "location": p.location,
-                    "text": p.text,
-                    "score": p.score,
-                }
-                for p in self.passages
-            ],
-            "timings": {k: round(v, 3) for k, v in self.timings.items()},
-            "standalone_question": self.standalone_question,
-            "abstention_reason": self.reason,
-            "unsupported_sentences": [s.text for s in self.sentences if s.claims and not s.supported],
-            "draft": self.draft,
-            "second_draft": self.second_draft,
-            "relevance": self.relevance.to_json() if self.relevance else None,
-        }
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What the checks made of a draft: the answer to show, or an abstention and why."""
-
-    text: str
-    citations: list[Citation]
-    abstained: bool
-    reason: str = ""
-    sentences: list[CheckedSentence] = field(default_factory=list)
-    relevance: Relevance | None = None
-
-
-_SOURCES_FR = r"(?:documents?|passages?|textes?|extraits?|sources?|contexte|informations? fournies?)"
-_SOURCES_EN = r"(?:documents?|passages?|texts?|excerpts?|sources?|context|information provided)"
-_REFUSALS = re.compile(
-    "|".join(
-        [
-            *(re.escape(normalize(r)) for r in REFUSALS.values()),
-            r"\bje ne (?:trouve|sais|peux)\b",
-            r"\bi (?:cannot|can't|could not|couldn't|do not|don't) (?:find|know|answer)\b",
-            # the sources are the subject: "les documents ne contiennent pas", "the passages do not mention"
-            rf"\b{_SOURCES_FR}\b[^.;]{{0,40}}\bne (?:contien|mentionn|precis|permet|donn|indiqu|parl|fourni)\w*",
-            rf"\b{_SOURCES_EN}\b[^.;]{{0,40}}\b(?:do|does|did) not (?:contain|mention|specify|provide|say|give|include|allow)\b",
-            rf"\bne (?:figure|apparait) (?:pas|nulle part) dans (?:les|le|ces|ce) {_SOURCES_FR}",
-            # the fact is what is missing: "le budget n'est pas précisé", "this is not mentioned"
-            r"\bn'(?:est|sont) pas (?:mentionne|precise|indique|donne|specifie|fourni)",
-            r"\b(?:is|are|was|were) not (?:mentioned|specified|provided|stated|given)\b",
-            r"\baucune information\b",
-            r"\bno information\b",
-        ]
-    )
-)
-
-
 def _shortened(excerpts: Sequence[Excerpt], passages: Sequence[Passage]) -> bool:
     """Whether the model was given less than the whole passages (some sentence left out)."""
     kept = {e.rank: len(e.spans) for e in excerpts}
     return any(kept.get(p.rank, 0) < len(sentence_spans(p.text) or [(0, len(p.text))]) for p in passages)
-
-
-def is_refusal(sentence: str) -> bool:
-    """Whether the model said the documents do not answer (not merely a negative fact: "l'accord ne contient pas...")."""
-    return _REFUSALS.search(normalize(sentence)) is not None
 
 
 def keeps_the_question(question: str, rewritten: str, previous: str) -> bool:

@@ -24,46 +24,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from assistant.citations import Similarity, holds_name, lowercase_words, numbers_in, proper_names, translated_name
+from assistant.facts import Similarity, holds_name, lowercase_words, numbers_in, proper_names, translated_name
+from assistant.lexicon import QUESTION_FRAME_WORDS
 from assistant.retrieval import Passage
 from assistant.text import detect_language, fold, holds, tokenize
 
-# Words that frame a question without saying what it is about.
-_FRAME = frozenset(
-    fold(w)
-    for w in [
-        "combien",
-        "quel",
-        "quelle",
-        "quels",
-        "quelles",
-        "qui",
-        "quand",
-        "comment",
-        "pourquoi",
-        "année",
-        "années",
-        "date",
-        "nom",
-        "appelle",
-        "s'appelle",
-        "chiffre",
-        "nombre",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "when",
-        "where",
-        "why",
-        "how",
-        "many",
-        "much",
-        "year",
-        "name",
-        "number",
-    ]
-)
+_FRAME = frozenset(fold(w) for w in QUESTION_FRAME_WORDS)  # words that frame a question, not its subject
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,15 @@ from collections.abc import Callable
 from functools import lru_cache, wraps
 from typing import Any, TypeVar
 
+from assistant.lexicon import (
+    ENGLISH_HINTS,
+    FRENCH_HINTS,
+    OTHER_ABBREVIATIONS,
+    PAGE_ABBREVIATIONS,
+    TITLE_ABBREVIATIONS,
+    WORD_ELISIONS,
+)
+
 T = TypeVar("T")
 
 
@@ -51,7 +60,7 @@ def stopwords() -> frozenset[str]:
     return frozenset(fold(w) for w in words)
 
 
-_ELISION = re.compile(r"\b(?:l|d|qu|j|m|n|s|t|c|jusqu|lorsqu|puisqu|quoiqu)'", re.IGNORECASE)
+_ELISION = re.compile(rf"\b(?:{'|'.join(WORD_ELISIONS)})'", re.IGNORECASE)
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?")
 
 
@@ -105,9 +114,9 @@ def _segmenter() -> Any:
 
     class FrenchAndEnglish(French):  # type: ignore[misc]
         class Abbreviation(French.Abbreviation):  # type: ignore[misc]
-            titles = ["dr", "pr", "prof", "m", "mm", "mme", "mmes", "mlle", "mlles", "me", "mr", "mrs", "ms", "st", "ste"]
-            pages = ["p", "pp", "no", "n°", "vol", "chap", "art", "fig", "ch"]
-            ABBREVIATIONS = sorted({*French.Abbreviation.ABBREVIATIONS, *titles, *pages, "etc", "cf", "env", "min", "ibid"})
+            titles = list(TITLE_ABBREVIATIONS)
+            pages = list(PAGE_ABBREVIATIONS)
+            ABBREVIATIONS = sorted({*French.Abbreviation.ABBREVIATIONS, *titles, *pages, *OTHER_ABBREVIATIONS})
             PREPOSITIVE_ABBREVIATIONS = [*titles, "cf"]  # never end a sentence: "Dr. Smith", "M. Angles"
             NUMBER_ABBREVIATIONS = pages  # "p. 3", "n° 72"
 
@@ -134,14 +143,26 @@ def split_sentences(text: str) -> list[str]:
     return list(_split_cached(text))
 
 
-_FRENCH_HINTS = re.compile(
-    r"\b(le|la|les|des|du|de|est|sont|une|un|quel|quelle|quels|quelles|combien|qui|quand|où|ou|pourquoi|"
-    r"comment|et|en|au|aux|avec|pour|dans|sur|ont|été|il|elle|ce|cette)\b"
-)
-_ENGLISH_HINTS = re.compile(
-    r"\b(the|is|are|was|were|what|which|who|when|where|why|how|many|much|does|did|do|of|and|in|to|with|for|"
-    r"has|have|it|this|that|there)\b"
-)
+@text_cache
+def _spans_cached(text: str) -> tuple[tuple[int, int], ...]:
+    spans = []
+    position = 0
+    for part in _split_cached(text):
+        start = text.find(part, position)  # each part is the text's own, in order (pySBD without cleaning)
+        if start < 0:
+            continue
+        spans.append((start, start + len(part)))
+        position = start + len(part)
+    return tuple(spans)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Return the (start, end) offsets in ``text`` of the sentences that ``split_sentences`` gives."""
+    return list(_spans_cached(text))
+
+
+_FRENCH_HINTS = re.compile(rf"\b({'|'.join(FRENCH_HINTS)})\b")
+_ENGLISH_HINTS = re.compile(rf"\b({'|'.join(ENGLISH_HINTS)})\b")
 
 
 def detect_language(text: str) -> str:

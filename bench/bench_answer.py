@@ -25,10 +25,10 @@ from typing import Any
 
 from common import ROOT, cpu_info, llama_build_report, load_average, summarize, write_results
 
+from assistant.backends import LlamaCppBackend, Message, llama_backend
 from assistant.config import Settings
 from assistant.evaluation.evaluate import run_questions, score
 from assistant.evaluation.golden import load_golden, split_golden
-from assistant.llm import LlamaCppBackend, Message, llama_backend
 from coop_assistant.wiring import build_answering, build_index
 
 

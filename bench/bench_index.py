@@ -189,11 +189,12 @@ def main() -> None:
         print("RESULT " + json.dumps(measure_one(os.environ["BENCH_BACKEND"], given)))
         return
 
-    from index.backends import BACKENDS, candidates_for, read_export
+    from index.backends import BACKENDS, candidates_for
     from index.choice import read_choice
     from index.config import IndexSettings
     from index.cpu import detect_cpu
     from index.embeddings import backends_root, choice_path
+    from index.export import read_export
 
     settings = IndexSettings()
     cpu = detect_cpu().limited(settings.embedding_max_isa)

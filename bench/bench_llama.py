@@ -23,8 +23,8 @@ import time
 
 from common import ROOT, cpu_info, llama_build_report, load_average, write_results
 
+from assistant.backends import LlamaCppBackend, Message
 from assistant.config import Settings
-from assistant.llm import LlamaCppBackend, Message
 from assistant.prompts import load_prompts
 
 Setting = tuple[int, int, int, bool, str]  # threads (0: all usable CPUs), n_batch, n_ubatch, flash attention, KV type

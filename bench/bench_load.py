@@ -33,8 +33,8 @@ from common import ROOT, peak_rss_mb, percentile, write_results
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+from assistant.backends import ChatBackend, LlamaCppBackend, OpenAICompatibleBackend
 from assistant.config import Settings
-from assistant.llm import ChatBackend, LlamaCppBackend, OpenAICompatibleBackend
 from coop_assistant.wiring import build_answering, build_index
 from web.server import create_app, start_in_thread
 from web.service import WebService

@@ -31,9 +31,9 @@ from typing import Any
 
 from common import cpu_info, summarize, write_results
 
+from assistant.answer import Verdict
 from assistant.config import Settings
 from assistant.evaluation.golden import answer_matches, load_golden, split_golden
-from assistant.pipeline import Verdict
 from assistant.relevance import Relevance, RelevanceRule
 from coop_assistant.wiring import build_answering
 

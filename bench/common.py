@@ -78,7 +78,7 @@ def load_average() -> list[float]:
 
 def llama_build_report() -> dict[str, Any]:
     """llama-cpp-python's version, the CPU features compiled into llama.cpp and the CMake flags of scripts/setup.sh."""
-    from assistant.llm import llama_build
+    from assistant.backends import llama_build
 
     flags_file = ROOT / ".venv" / "llama-cmake-args.txt"
     flags = flags_file.read_text(encoding="utf-8").strip() if flags_file.exists() else "(unknown: run make setup)"

@@ -22,10 +22,10 @@ from pathlib import Path
 
 from common import ROOT, cpu_info, load_average, write_results
 
+from assistant.backends import LlamaCppBackend
 from assistant.config import Settings
 from assistant.context import ContextSelector
 from assistant.evaluation.golden import load_golden, split_golden, supports
-from assistant.llm import LlamaCppBackend
 from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
 from assistant.text import detect_language

@@ -13,10 +13,11 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from assistant.answer import Answer, Rereading, Retrieved
+from assistant.backends import BackendUnavailable, GenerationError, make_backend
 from assistant.config import Settings
-from assistant.llm import BackendUnavailable, GenerationError, make_backend
 from assistant.model_queue import Waiting
-from assistant.pipeline import Answer, Assistant, QuestionError, Rereading, Retrieved
+from assistant.pipeline import Assistant, QuestionError
 from assistant.retrieval import EmptyIndexError, Retriever
 from coop_assistant.wiring import IndexParts, build_assistant, build_index, build_retriever
 from database import DatabaseError

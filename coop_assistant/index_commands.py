@@ -14,7 +14,8 @@ from coop_assistant.wiring import build_index
 from database import DatabaseError
 from index.config import IndexSettings
 from index.errors import IndexingError
-from index.models import KNOWN_MODELS, ModelError, fetch
+from index.model_catalog import KNOWN_MODELS
+from index.models import ModelError, fetch
 from index.state import IndexState
 from index.sync import SyncBusyError, SyncReport
 

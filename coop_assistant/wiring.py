@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from assistant.backends import ChatBackend, make_backend
 from assistant.config import Settings
-from assistant.llm import ChatBackend, make_backend
 from assistant.pipeline import Assistant, embedding_similarity
 from assistant.retrieval import Retriever
 from index.config import IndexSettings

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index.backends import EXPORT_FORMAT, EXPORTED, BackendError, export_recipe, library_versions
+from index.backends import EXPORTED, BackendError
+from index.export import EXPORT_FORMAT, export_recipe, library_versions
 from index.manifest import write_json_atomic
 
 log = logging.getLogger(__name__)

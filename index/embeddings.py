@@ -18,11 +18,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index.backends import BACKENDS, BackendError, Encoder, ModelInfo, load_encoder, read_export
+from index.backends import BACKENDS, BackendError, ModelInfo
 from index.choice import Choice, read_choice
 from index.config import IndexSettings
 from index.cpu import CpuInfo, detect_cpu, limit_isa
-from index.models import KNOWN_MODELS, ModelError, resolve_known
+from index.encoders import Encoder, load_encoder
+from index.export import read_export
+from index.model_catalog import KNOWN_MODELS
+from index.models import ModelError, resolve_known
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +178,7 @@ class SentenceTransformerEmbedder:
         return f"{base}-{self.backend}-{export.short_hash}"
 
     def _export(self, backend: str) -> Any:
-        from index.backends import ensure_export
+        from index.export import ensure_export
 
         location = self._location()
         try:
@@ -211,7 +214,8 @@ class SentenceTransformerEmbedder:
                     self.info = ModelInfo.read(location)
                     encoder = load_encoder(self.backend, location, self.export_root, self.cpu.threads)
                 else:
-                    from index.backends import TorchEncoder, load_sentence_transformer
+                    from index.backends import load_sentence_transformer
+                    from index.encoders import TorchEncoder
 
                     model = load_sentence_transformer(location, BACKENDS[self.backend].bf16)
                     self.info = ModelInfo(Path(location), dict(model.prompts or {}), int(model.max_seq_length or 512))

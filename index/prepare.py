@@ -19,7 +19,6 @@ from index.backends import (
     BackendError,
     ModelInfo,
     candidates_for,
-    ensure_export,
     longest_tokenized,
     sequence_limit,
 )
@@ -27,6 +26,7 @@ from index.choice import Choice, VerificationSet, choose, save_choice
 from index.chunking import split_document
 from index.cpu import detect_cpu, limit_isa
 from index.embeddings import SentenceTransformerEmbedder, backends_root, choice_path, resolve_model_location
+from index.export import ensure_export
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, load_bytes
 from index.models import ModelError
 

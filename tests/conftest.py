@@ -99,7 +99,7 @@ def sample_index(tmp_path_factory, real_embedder):  # type: ignore[no-untyped-de
 @pytest.fixture(scope="session")
 def small_llm():  # type: ignore[no-untyped-def]
     """The 0.5B embedded model: weaker than the users' 1.5B but fast enough for tests."""
-    from assistant.llm import LlamaCppBackend
+    from assistant.backends import LlamaCppBackend
     from index.models import default_cache_dir
 
     backend = LlamaCppBackend("qwen2.5-coder-0.5b-instruct", default_cache_dir(), n_ctx=4096, temperature=0.0)

@@ -54,7 +54,7 @@ class ScriptedBackend:
         reply = self.fn(messages) if self.fn else self.replies.pop(0)
         for i, word in enumerate(reply.split(" ")):
             if self.fail_after is not None and i >= self.fail_after:
-                from assistant.llm import GenerationError
+                from assistant.backends import GenerationError
 
                 raise GenerationError("connexion coupée (scripté)")
             yield word if i == 0 else " " + word

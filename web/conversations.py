@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from assistant.pipeline import Answer
+from assistant.answer import Answer
 from database import Database
 from database.conversations import ConversationRecords
 from web.errors import WebError

@@ -19,10 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.answer import Answer
 from assistant.evaluation.evaluate import run_questions, score, write_report
 from assistant.evaluation.golden import GoldenQuestion, GoldenSetError, load_golden
 from assistant.evaluation.history import History, draw_history, drops, outcomes
-from assistant.pipeline import Answer, Assistant
+from assistant.pipeline import Assistant
 from index.state import IndexState
 from index.sync import SyncReport
 from web.errors import EvaluationCancelled

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from assistant.pipeline import Answer
+from assistant.answer import Answer
 from database import Database
 from database.feedback import FeedbackRecord, FeedbackRecords
 from database.imports import rename_imported

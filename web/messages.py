@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from assistant.backends import BackendUnavailable, GenerationError
 from assistant.errors import AnsweringError
-from assistant.llm import BackendUnavailable, GenerationError
 from database import DatabaseError
 from index.errors import IndexingError
 from web.errors import WebError

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from assistant.answer import Answer
 from assistant.evaluation.history import run_figures
-from assistant.pipeline import Answer
 from assistant.retrieval import Passage
 from index.render import PageText, RenderedPage
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.answer import Answer, Rereading, Retrieved
 from assistant.config import Settings
 from assistant.model_queue import Waiting
-from assistant.pipeline import Answer, Assistant, Rereading, Retrieved
+from assistant.pipeline import Assistant
 from assistant.retrieval import EmptyIndexError
 from database import private_folder
 from index.render import PageRenderer, PageText, RenderedPage, RenderError

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from assistant.answer import Answer
+from assistant.backends import ChatBackend
 from assistant.citations import Citation
-from assistant.llm import ChatBackend
-from assistant.pipeline import Answer, is_refusal
+from assistant.refusals import is_refusal
 from assistant.retrieval import Passage, Retrieval
 from assistant.text import detect_language
 from index.embeddings import Embedder

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.answer import Answer
 from assistant.evaluation.golden import (
     GoldenQuestion,
     answer_matches,
@@ -21,7 +22,6 @@ from assistant.evaluation.golden import (
     retrieval_metrics,
     supports,
 )
-from assistant.pipeline import Answer
 from assistant.retrieval import EmptyIndexError, Retrieval
 from assistant.text import detect_language
 

@@ -15,9 +15,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.answer import Answer
+from assistant.backends import Message
 from assistant.errors import AnsweringError
-from assistant.llm import Message
-from assistant.pipeline import Answer, Assistant
+from assistant.pipeline import Assistant
 
 
 class ReplayError(AnsweringError, ValueError):

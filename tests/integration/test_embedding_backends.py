@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.backends import read_export
 from index.choice import read_choice
 from index.embeddings import SentenceTransformerEmbedder, backends_root, choice_path
-from index.models import KNOWN_MODELS, default_cache_dir, model_path
+from index.export import read_export
+from index.model_catalog import KNOWN_MODELS
+from index.models import default_cache_dir, model_path
 from index.prepare import corpus_passages, prepare_choice
 from index.state import IndexState
 from index.store import Store, StoreError

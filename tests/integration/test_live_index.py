@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from assistant.backends import ExtractiveBackend
 from assistant.config import Settings
-from assistant.llm import ExtractiveBackend
 from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
 from index.state import IndexState

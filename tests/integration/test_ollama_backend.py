@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from assistant.llm import BackendUnavailable, GenerationError, OllamaBackend
+from assistant.backends import BackendUnavailable, GenerationError, OllamaBackend
 from tests.conftest import free_port
 
 MESSAGES = [{"role": "system", "content": "Réponds en français."}, {"role": "user", "content": "Bonjour ?"}]
@@ -131,8 +131,8 @@ def test_connection_dropped_mid_answer(ollama: str) -> None:
 
 
 def test_auto_prefers_a_working_ollama(ollama: str) -> None:
+    from assistant.backends import make_backend
     from assistant.config import Settings
-    from assistant.llm import make_backend
 
     backend, note = make_backend(Settings(ollama_url=ollama, ollama_model="qwen2.5:7b-instruct"), "auto")
     assert backend.name == "ollama" and "Ollama · qwen2.5:7b-instruct" in note

@@ -23,8 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from assistant.backends import BackendUnavailable, GenerationError, OpenAICompatibleBackend, make_backend
 from assistant.config import Settings
-from assistant.llm import BackendUnavailable, GenerationError, OpenAICompatibleBackend, make_backend
 from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
 from index.models import default_cache_dir, resolve_known

@@ -287,7 +287,7 @@ def test_without_accounts_the_admin_may_open_the_app_on_purpose(tmp_path_factory
 
 
 def test_staff_see_no_model_server_or_database_details(app: RunningApp, monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.llm import BackendUnavailable
+    from assistant.backends import BackendUnavailable
     from web.messages import user_message
 
     error = BackendUnavailable("Le serveur de modèles ne répond pas à http://10.2.3.4:8000/v1. Démarrez-le.")

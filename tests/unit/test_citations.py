@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.citations import cite, counted_words, facts_hold, numbers_in, proper_names, render, strip_markers
+from assistant.citations import cite, render, strip_markers
+from assistant.facts import counted_words, facts_hold, numbers_in, proper_names
 from assistant.retrieval import Passage
 
 
@@ -316,7 +317,7 @@ def test_a_word_of_the_claim_is_found_in_its_plural() -> None:
 
 
 def test_an_acronym_is_a_name_found_only_in_capitals() -> None:
-    from assistant.citations import holds_name
+    from assistant.facts import holds_name
 
     question = "What is the WHO definition of telemedicine?"
     assert proper_names(question, acronyms=True) == {"WHO"}, "in a question, WHO is not the stop word who"
@@ -372,7 +373,7 @@ def test_the_question_s_date_may_sit_in_the_sentence_before_the_figure() -> None
 
 
 def test_figure_questions_and_answers_that_give_one() -> None:
-    from assistant.citations import gives_figure
+    from assistant.facts import gives_figure
     from assistant.text import asks_for_figure
 
     assert asks_for_figure("Depuis quand occupe-t-il ce poste ?")

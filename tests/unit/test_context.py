@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from assistant.context import ContextSelector, lexical_scores, sentence_spans
+from assistant.context import ContextSelector, lexical_scores
 from assistant.retrieval import Passage
+from assistant.text import sentence_spans, split_sentences
 
 ACCORD = (
     "La coopération franco-vietnamienne est ancienne. "
@@ -24,11 +25,17 @@ def passage(rank: int, text: str, score: float = 1.0) -> Passage:
     return Passage(rank, f"c{rank}", f"doc{rank}.txt", f"Document {rank}", None, 0, len(text), text, score, score, 0.0)
 
 
-def test_sentence_spans_are_exact_offsets() -> None:
+def test_sentence_spans_are_exact_offsets_of_the_sentences_the_checker_reads() -> None:
     text = "« Bonjour. » Dit-il. Puis :\n• une ligne\n\nFin du texte sans point"
     spans = sentence_spans(text)
-    assert [text[a:b] for a, b in spans] == ["« Bonjour. »", "Dit-il.", "Puis :", "une ligne", "Fin du texte sans point"]
+    assert [text[a:b] for a, b in spans] == split_sentences(text)
+    assert split_sentences(text) == ["« Bonjour. » Dit-il.", "Puis :", "une ligne", "Fin du texte sans point"]
     assert sentence_spans("   \n\n ") == []
+    title = "L’attaché est M. Gilles Angles, Dr en médecine. Il a été nommé en 2019."
+    assert [title[a:b] for a, b in sentence_spans(title)] == [
+        "L’attaché est M. Gilles Angles, Dr en médecine.",
+        "Il a été nommé en 2019.",
+    ], "a title does not end the sentence the model reads, as it does not for the checker"
 
 
 def test_rare_question_words_weigh_more() -> None:

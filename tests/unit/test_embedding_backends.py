@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import backends
-from index.backends import EXPORT_FORMAT, read_export, sequence_limit
+from index import backends, export
+from index.backends import sequence_limit
 from index.choice import (
     Choice,
     Probe,
@@ -23,6 +23,7 @@ from index.choice import (
 )
 from index.cpu import CpuInfo, parse_cpuinfo
 from index.embeddings import SentenceTransformerEmbedder, backends_root, choice_path
+from index.export import EXPORT_FORMAT, read_export
 from index.store import collection_name
 from tests.fakes import HashEmbedder
 
@@ -163,9 +164,9 @@ def write_export(root: Path, backend: str, payload: bytes = b"graph") -> None:
     info = {
         "format": EXPORT_FORMAT,
         "sha256": "ab" * 32,
-        "versions": backends.library_versions(),
+        "versions": export.library_versions(),
         "file": name,
-        "recipe": backends.export_recipe(backend),
+        "recipe": export.export_recipe(backend),
     }
     (folder / "export.json").write_text(json.dumps(info))
 
@@ -174,16 +175,16 @@ def test_int8_weights_keep_7_bits_on_cpus_without_vnni(tmp_path: Path, monkeypat
     epyc = parse_cpuinfo("model name : AMD EPYC\nflags : fpu avx2 fma\n", 2)
     xeon = parse_cpuinfo("model name : Xeon\nflags : fpu avx2 fma avx512f avx512bw avx512_vnni\n", 2)
     laptop = parse_cpuinfo("model name : Core\nflags : fpu avx2 fma avx_vnni\n", 8)
-    assert backends.export_recipe("onnx-int8", epyc) == {"reduce_range": True}, "AVX2 kernels saturate on 8-bit weights"
-    assert backends.export_recipe("onnx-int8", xeon) == {"reduce_range": False}
-    assert backends.export_recipe("onnx-int8", laptop) == {"reduce_range": False}
-    assert backends.export_recipe("onnx", epyc) == {} and backends.export_recipe("openvino-int8", epyc) == {}
+    assert export.export_recipe("onnx-int8", epyc) == {"reduce_range": True}, "AVX2 kernels saturate on 8-bit weights"
+    assert export.export_recipe("onnx-int8", xeon) == {"reduce_range": False}
+    assert export.export_recipe("onnx-int8", laptop) == {"reduce_range": False}
+    assert export.export_recipe("onnx", epyc) == {} and export.export_recipe("openvino-int8", epyc) == {}
 
     # an export made for the other kind of CPU (a cache copied between machines) is made again
-    monkeypatch.setattr(backends, "detect_cpu", lambda: epyc)
+    monkeypatch.setattr(export, "detect_cpu", lambda: epyc)
     write_export(tmp_path / "here", "onnx-int8")
     assert read_export(tmp_path / "here", "onnx-int8") is not None
-    monkeypatch.setattr(backends, "detect_cpu", lambda: xeon)
+    monkeypatch.setattr(export, "detect_cpu", lambda: xeon)
     assert read_export(tmp_path / "here", "onnx-int8") is None
     assert read_export(tmp_path / "old", "onnx-int8") is None
     write_export(tmp_path / "old", "onnx-int8")
@@ -191,14 +192,14 @@ def test_int8_weights_keep_7_bits_on_cpus_without_vnni(tmp_path: Path, monkeypat
     del info["recipe"]  # made before recipes were recorded: full-range weights
     (tmp_path / "old" / "onnx-int8" / "export.json").write_text(json.dumps(info))
     assert read_export(tmp_path / "old", "onnx-int8") is not None, "what older exports did is what a VNNI CPU wants"
-    monkeypatch.setattr(backends, "detect_cpu", lambda: epyc)
+    monkeypatch.setattr(export, "detect_cpu", lambda: epyc)
     assert read_export(tmp_path / "old", "onnx-int8") is None, "an AVX2-only CPU gets a 7-bit export"
 
     # and a choice measured with the other recipe is measured again
     path = tmp_path / "choice.json"
     save_choice(path, run_choice({"torch": 2.0, "onnx-int8": 3.0}))
     assert read_choice(path) is not None
-    monkeypatch.setattr(backends, "detect_cpu", lambda: xeon)
+    monkeypatch.setattr(export, "detect_cpu", lambda: xeon)
     assert read_choice(path) is None
 
 
@@ -232,7 +233,7 @@ def test_auto_follows_the_cached_choice_and_falls_back_to_torch(tmp_path: Path) 
     probe = embedder(folder, cache, "torch")
     assert embedder(folder, cache, "auto").backend == "torch", "nothing measured yet: torch"
     root = backends_root(cache, str(folder), probe.cpu)
-    save_choice(choice_path(cache, str(folder), probe.cpu), Choice(backend="onnx-int8", versions=backends.library_versions()))
+    save_choice(choice_path(cache, str(folder), probe.cpu), Choice(backend="onnx-int8", versions=export.library_versions()))
     assert embedder(folder, cache, "auto").backend == "torch", "chosen export missing: torch, never a guess"
     write_export(root, "onnx-int8")
     auto = embedder(folder, cache, "auto")

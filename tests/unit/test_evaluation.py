@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from assistant.answer import Answer
 from assistant.citations import Citation
 from assistant.evaluation.evaluate import QuestionResult, check_thresholds, score
 from assistant.evaluation.golden import GoldenQuestion
-from assistant.pipeline import Answer
 
 
 def question(id_: str, answerable: bool, lang: str = "fr") -> GoldenQuestion:

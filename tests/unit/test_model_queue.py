@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from assistant.llm import GenerationError
+from assistant.backends import GenerationError
 from assistant.model_queue import GenerationCancelled, ModelQueue, Waiting
 
 

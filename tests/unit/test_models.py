@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llm import BackendUnavailable, LlamaCppBackend
+from assistant.backends import BackendUnavailable, LlamaCppBackend
 from index import models
-from index.models import ModelError, ModelSpec, WheelParts, ensure_verified, fetch, model_path, resolve_known
+from index.model_catalog import ModelSpec, WheelParts
+from index.models import ModelError, ensure_verified, fetch, model_path, resolve_known
 
 
 def spec_for(data: bytes, kind: str = "file") -> ModelSpec:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from assistant.backends import BackendUnavailable, OpenAICompatibleBackend, _without_credentials, make_backend
 from assistant.config import Settings
-from assistant.llm import BackendUnavailable, OpenAICompatibleBackend, _without_credentials, make_backend
 from coop_assistant.cli import app
 
 SECRET = "sk-tres-secret-42"

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.context import ContextSelector, sentence_spans
-from assistant.pipeline import Answer, Assistant, QuestionError, Rereading, Retrieved, is_refusal
+from assistant.answer import Answer, Rereading, Retrieved
+from assistant.context import ContextSelector
+from assistant.pipeline import Assistant, QuestionError
 from assistant.prompts import PromptError, load_prompts, parse_passages, passage_lines, quote_passage
+from assistant.refusals import is_refusal
 from assistant.retrieval import EmptyIndexError, Retriever, drop_near_duplicates, fuse
-from assistant.text import split_sentences, tokenize
+from assistant.text import sentence_spans, split_sentences, tokenize
 from index.state import IndexState
 from index.store import Store, StoredChunk
 from index.sync import Indexer
@@ -309,7 +311,7 @@ def test_a_supported_answer_to_another_question_is_an_abstention(retriever: Retr
 
 
 def test_extractive_backend_quotes_through_the_same_interface(retriever: Retriever) -> None:
-    from assistant.llm import ExtractiveBackend
+    from assistant.backends import ExtractiveBackend
 
     assistant = make(retriever, ExtractiveBackend())  # type: ignore[arg-type]
     answer = assistant.ask("En quelle année l'Accord intergouvernemental Vietnam–France a-t-il été signé ?")
@@ -324,7 +326,7 @@ def test_extractive_backend_quotes_through_the_same_interface(retriever: Retriev
 
 
 def test_extractive_backend_gives_no_text_without_passages() -> None:
-    from assistant.llm import ExtractiveBackend
+    from assistant.backends import ExtractiveBackend
 
     backend = ExtractiveBackend()
     assert list(backend.stream([{"role": "user", "content": "Réécris « Et son président ? »"}], 48)) == []

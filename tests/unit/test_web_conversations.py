@@ -9,7 +9,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from assistant.pipeline import Answer
+from assistant.answer import Answer
 from database import Database
 from tests.fakes import ScriptedBackend
 from tests.unit.test_web_handlers import HOSTILE, QUESTION, build_service, request

@@ -17,9 +17,10 @@ import gradio as gr
 import pytest
 from gradio.utils import get_type_hints
 
+from assistant.answer import Answer
 from assistant.config import Settings
 from assistant.context import ContextSelector
-from assistant.pipeline import Answer, Assistant
+from assistant.pipeline import Assistant
 from assistant.retrieval import Retriever
 from index.state import IndexState
 from index.store import Store

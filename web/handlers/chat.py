@@ -8,8 +8,8 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.answer import Answer, Rereading, Retrieved
 from assistant.model_queue import GenerationCancelled, Waiting
-from assistant.pipeline import Answer, Rereading, Retrieved
 from web.conversations import (
     history_of,
 )

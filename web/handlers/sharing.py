@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.pipeline import Answer
+from assistant.answer import Answer
 from assistant.text import normalize
 from index.render import PageText, RenderedPage, RenderError
 from web.conversations import (
