@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from database.schema import conversations as conversations_table
 from tests.e2e.conftest import CHROMIUM, Page, RunningApp, start_app
 from tests.e2e.test_browser import ask, log_in, wait_idle
 from tests.fakes import HashEmbedder
 from tests.unit.test_web_http import first_sentence_backend
-from web.conversations import conversations_table
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium missing: run `make setup-test`")
 
