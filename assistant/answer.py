@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from assistant.citations import CheckedSentence, Citation
 from assistant.relevance import Relevance
@@ -30,8 +30,16 @@ class Rereading:
     unsupported: list[str]  # the draft's sentences that no passage supported
 
 
-@dataclass(frozen=True)
+# Why an answer abstained ("" when it did not): retrieval too weak, the model said it cannot answer, no sentence
+# of the draft is supported by the passages, what it cites does not address the question, or a figure question
+# answered without a figure.
+Reason = Literal["", "weak-retrieval", "model-refusal", "unsupported", "off-topic", "no-figure"]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Answer:
+    """The checked answer that ends a stream (built with keywords: every field says what it is)."""
+
     text: str
     citations: list[Citation]
     abstained: bool
@@ -43,7 +51,7 @@ class Answer:
     question: str  # as asked
     standalone_question: str  # after rewriting a follow-up (what retrieval used)
     sentences: list[CheckedSentence] = field(default_factory=list)
-    reason: str = ""  # why it abstained: "weak-retrieval", "model-refusal", "unsupported", "off-topic"
+    reason: Reason = ""
     prompt_tokens: int | None = None
     draft: str = ""  # what the model wrote, before checking
     relevance: Relevance | None = None  # how well what it cites addresses the question
@@ -85,6 +93,6 @@ class Verdict:
     text: str
     citations: list[Citation]
     abstained: bool
-    reason: str = ""
+    reason: Reason = ""
     sentences: list[CheckedSentence] = field(default_factory=list)
     relevance: Relevance | None = None

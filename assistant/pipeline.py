@@ -9,7 +9,7 @@ from collections.abc import Generator, Iterator, Sequence
 
 import numpy as np
 
-from assistant.answer import Answer, Rereading, Retrieved, Verdict
+from assistant.answer import Answer, Reason, Rereading, Retrieved, Verdict
 from assistant.backends import ChatBackend, ExtractiveBackend, Message
 from assistant.citations import CheckedSentence, cite, render
 from assistant.config import Settings
@@ -172,22 +172,22 @@ class Assistant:
             timings["total"] = time.perf_counter() - started
             timings.setdefault("first_token", timings["total"])
             return Answer(
-                verdict.text,
-                verdict.citations,
-                verdict.abstained,
-                language,
-                self.backend.name,
-                self.backend.label,
-                passages,
-                timings,
-                question,
-                standalone,
-                verdict.sentences,
-                verdict.reason,
-                tokens,
-                draft,
-                verdict.relevance,
-                second,
+                text=verdict.text,
+                citations=verdict.citations,
+                abstained=verdict.abstained,
+                language=language,
+                backend=self.backend.name,
+                backend_label=self.backend.label,
+                passages=passages,
+                timings=timings,
+                question=question,
+                standalone_question=standalone,
+                sentences=verdict.sentences,
+                reason=verdict.reason,
+                prompt_tokens=tokens,
+                draft=draft,
+                relevance=verdict.relevance,
+                second_draft=second,
             )
 
         if not passages or retrieval.best_dense < self.abstain_below:
@@ -296,7 +296,7 @@ class Assistant:
         return Verdict(render(quoted, self.drop_unsupported, language), citations, False, "", quoted, relevance)
 
     def abstain(
-        self, language: str, reason: str, checked: Sequence[CheckedSentence] = (), relevance: Relevance | None = None
+        self, language: str, reason: Reason, checked: Sequence[CheckedSentence] = (), relevance: Relevance | None = None
     ) -> Verdict:
         return Verdict(self.abstention_text(language), [], True, reason, list(checked), relevance)
 

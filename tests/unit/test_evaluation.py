@@ -21,7 +21,18 @@ def question(id_: str, answerable: bool, lang: str = "fr") -> GoldenQuestion:
 
 def answer(text: str, abstained: bool = False, cited: str = "") -> Answer:
     citations = [Citation(1, "a.txt", "A", None, cited, "c1", cited)] if cited else []
-    return Answer(text, citations, abstained, "fr", "scripted", "", [], {"first_token": 1.0, "total": 2.0}, "q", "q")
+    return Answer(
+        text=text,
+        citations=citations,
+        abstained=abstained,
+        language="fr",
+        backend="scripted",
+        backend_label="",
+        passages=[],
+        timings={"first_token": 1.0, "total": 2.0},
+        question="q",
+        standalone_question="q",
+    )
 
 
 REFUSAL = "Je ne trouve pas cette information dans les documents."
