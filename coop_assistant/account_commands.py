@@ -13,7 +13,8 @@ import typer
 
 from database import Database, DatabaseError
 from web.errors import UsersFileError
-from web.users import LoginThrottle, list_users, remove_user, set_admin, write_user
+from web.throttle import LoginThrottle
+from web.users import list_users, remove_user, set_admin, write_user
 
 app = typer.Typer(add_completion=False, help="Comptes de l'assistant web.", no_args_is_help=True)
 

@@ -39,8 +39,9 @@ from web.curation import CuratedSet
 from web.errors import AccessDenied, UploadError
 from web.evaluations import EvalSet, EvaluationRunner
 from web.feedback import FeedbackLog
+from web.throttle import LoginThrottle
 from web.uploads import save_upload
-from web.users import LoginThrottle, Sessions, UserStore, import_users_file
+from web.users import Sessions, UserStore, import_users_file
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from database import Database
 from database.schema import login_sessions, users
 from web.errors import BadCredentials, LegacyPassword, LockedOut, UsersFileError
+from web.throttle import LoginThrottle
 from web.users import (
-    LoginThrottle,
     Sessions,
     UserStore,
     import_users_file,
