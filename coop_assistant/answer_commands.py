@@ -198,46 +198,16 @@ def evaluate(
 ) -> None:
     """Évalue l'assistant sur un jeu de questions de référence ; écrit results.json, report.md, metrics.png."""
     from assistant.evaluation.evaluate import check_thresholds, metrics_table, now, run_questions, score, write_report
-    from assistant.evaluation.golden import GoldenSetError, load_golden, split_golden
 
     if split not in ("all", "tune", "test"):
         raise fail(f"--split {split} : all, tune ou test.")
 
     thresholds = parse_thresholds(fail_under or [])
     thresholds.setdefault("errors", 0)  # a question that raised an error fails the run unless allowed explicitly
-    malformed: list[str] = []
-    try:
-        golden = load_golden(questions)
-    except GoldenSetError as exc:
-        if not keep_going or not exc.questions:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(2) from exc
-        malformed = exc.problems
-        golden = exc.questions
-        typer.echo(str(exc).splitlines()[0] + f" ({len(malformed)} ligne(s) ignorée(s))", err=True)
-        for problem in malformed:
-            typer.echo(f"  - {problem}", err=True)
-    if split != "all":
-        golden = split_golden(golden, "tune" if split == "tune" else "test")
-    if limit:
-        golden = golden[:limit]
+    golden, malformed = _questions(questions, keep_going, split, limit)
     settings = build_settings(data, backend)
     retriever = build_retriever(settings, open_index(settings))
-    answerer: Any = None
-    if replay is not None:
-        from assistant.evaluation.replay import ReplayAnswerer, ReplayBackend, ReplayError
-
-        recorded_backend = (
-            json.loads(replay.read_text(encoding="utf-8")).get("meta", {}).get("backend", "?") if replay.exists() else "?"
-        )
-        replayer = ReplayBackend(f"brouillons rejoués ({recorded_backend})")
-        try:
-            answerer = ReplayAnswerer(build_assistant(settings, retriever, chat=replayer), replayer, replay)
-        except ReplayError as exc:
-            raise fail(str(exc)) from exc
-    elif not retrieval_only:
-        answerer = open_assistant(settings, retriever, backend)
-    assistant = answerer
+    assistant, label = _answerer(settings, retriever, backend, replay, retrieval_only)
 
     def rewrite(q: str, history: list[dict[str, str]]) -> str:
         previous = [t["content"] for t in history if t["role"] == "user"]
@@ -262,9 +232,7 @@ def evaluate(
         "questions_file": str(questions),
         "split": split,
         "when": now(),
-        "backend": (replayer.label if replay is not None else assistant.backend.label)
-        if assistant
-        else "aucun (recherche seule)",
+        "backend": label,
         "replay": str(replay) if replay is not None else None,
         "seconds": round(time.perf_counter() - started, 1),
         "malformed_lines": malformed,
@@ -290,6 +258,48 @@ def evaluate(
     for line in missed:
         typer.echo(f"Seuil non atteint : {line}", err=True)
     raise typer.Exit(1 if missed else 0)
+
+
+def _questions(questions: Path, keep_going: bool, split: str, limit: int) -> tuple[list[Any], list[str]]:
+    """The golden questions to run (the split's half, the first ``limit``), and the malformed lines skipped."""
+    from assistant.evaluation.golden import GoldenSetError, load_golden, split_golden
+
+    malformed: list[str] = []
+    try:
+        golden = load_golden(questions)
+    except GoldenSetError as exc:
+        if not keep_going or not exc.questions:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
+        malformed = exc.problems
+        golden = exc.questions
+        typer.echo(str(exc).splitlines()[0] + f" ({len(malformed)} ligne(s) ignorée(s))", err=True)
+        for problem in malformed:
+            typer.echo(f"  - {problem}", err=True)
+    if split != "all":
+        golden = split_golden(golden, "tune" if split == "tune" else "test")
+    return (golden[:limit] if limit else golden), malformed
+
+
+def _answerer(
+    settings: Settings, retriever: Retriever, backend: str | None, replay: Path | None, retrieval_only: bool
+) -> tuple[Any, str]:
+    """What answers the questions (the model, recorded drafts replayed, or nothing) and how the report names it."""
+    if replay is not None:
+        from assistant.evaluation.replay import ReplayAnswerer, ReplayBackend, ReplayError
+
+        recorded_backend = (
+            json.loads(replay.read_text(encoding="utf-8")).get("meta", {}).get("backend", "?") if replay.exists() else "?"
+        )
+        replayer = ReplayBackend(f"brouillons rejoués ({recorded_backend})")
+        try:
+            return ReplayAnswerer(build_assistant(settings, retriever, chat=replayer), replayer, replay), replayer.label
+        except ReplayError as exc:
+            raise fail(str(exc)) from exc
+    if retrieval_only:
+        return None, "aucun (recherche seule)"
+    assistant = open_assistant(settings, retriever, backend)
+    return assistant, assistant.backend.label
 
 
 def run_baseline(settings: Settings, golden: list[Any], with_answers: bool, rewrite: Any) -> dict[str, Any]:

@@ -63,8 +63,13 @@ def login_page(message: str = "", name: str = "", status_code: int = 200) -> HTM
 
 
 def add_routes(app: FastAPI, service: WebService, root_path: str) -> None:
-    """Login, logout and document downloads: ours, before Gradio's routes."""
-    root = root_path.rstrip("/")
+    """Login, logout, the icon and document downloads: ours, before Gradio's routes."""
+    add_login_routes(app, service, root_path.rstrip("/"))
+    add_file_routes(app, service)
+
+
+def add_login_routes(app: FastAPI, service: WebService, root: str) -> None:
+    """The login form, its POST (throttled, counted before the password is checked) and the logout."""
 
     def wants_html(request: Request) -> bool:
         return "text/html" in request.headers.get("accept", "")
@@ -133,6 +138,10 @@ def add_routes(app: FastAPI, service: WebService, root_path: str) -> None:
         response = RedirectResponse(f"{root}/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path=f"{root}/")
         return response
+
+
+def add_file_routes(app: FastAPI, service: WebService) -> None:
+    """The icon, and the indexed documents as downloads (never rendered in the app's origin)."""
 
     @app.get("/favicon.ico")
     def icon() -> Response:
