@@ -133,6 +133,135 @@ def make_odt_odfpy(blocks: list[tuple[str, object]] = REPORT) -> bytes:
     return buf.getvalue()
 
 
+_ODF_NS = {
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+    "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+    "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "meta": "urn:oasis:names:tc:opendocument:xmlns:meta:1.0",
+}
+
+
+def make_odt_pandoc_like(blocks: list[tuple[str, object]] = REPORT, title: str = "Rapport de coopération") -> bytes:
+    """A minimal .odt laid out as pandoc writes it (2.17, Debian 12), without pandoc.
+
+    What matters to a reader: content.xml is indented (a line break sits between
+    <office:body> and <office:text>), words carry automatic styles (spans, list paragraphs),
+    the title is a paragraph of the "Title" style, and styles.xml declares its namespaces
+    one per line (its reference document's), which odfpy's namespace repair declares twice.
+    """
+    from xml.sax.saxutils import escape
+
+    def cell(text: str, style: str) -> str:
+        return (
+            '      <table:table-cell office:value-type="string">\n'
+            f'        <text:p text:style-name="{style}">{escape(text)}</text:p>\n'
+            "      </table:table-cell>\n"
+        )
+
+    body = [f'<text:p text:style-name="Title">{escape(title)}</text:p>\n']
+    for kind, value in blocks:
+        if kind == "heading":
+            anchor = str(value).lower().replace(" ", "-")
+            body.append(
+                f'<text:h text:style-name="Heading_20_1" text:outline-level="1"><text:bookmark-start text:name="{anchor}" />'
+                f'{escape(str(value))}<text:bookmark-end text:name="{anchor}" /></text:h>\n'
+            )
+        elif kind == "table":
+            rows: list[list[str]] = value  # type: ignore[assignment]
+            body.append('<table:table table:name="Table1" table:style-name="Table1">\n')
+            body.append('  <table:table-column table:style-name="Table1.A" />\n' * len(rows[0]))
+            body.append("  <table:table-header-rows>\n    <table:table-row>\n")
+            body += [cell(c, "Table_20_Heading") for c in rows[0]]
+            body.append("    </table:table-row>\n  </table:table-header-rows>\n")
+            for row in rows[1:]:
+                body.append(
+                    "  <table:table-row>\n" + "".join(cell(c, "Table_20_Contents") for c in row) + "  </table:table-row>\n"
+                )
+            body.append("</table:table>\n")
+        else:
+            first, _, rest = escape(str(value)).partition(" ")
+            body.append(
+                f'<text:p text:style-name="First_20_paragraph"><text:span text:style-name="T1">{first}</text:span> {rest}</text:p>\n'
+            )
+    body.append('<text:list text:style-name="L1">\n')
+    for item in ("Premier point de la liste", "Second point de la liste"):
+        body.append(f'  <text:list-item>\n    <text:p text:style-name="P1">{item}</text:p>\n  </text:list-item>\n')
+    body.append("</text:list>\n")
+    declarations = " ".join(f'xmlns:{k}="{v}"' for k, v in _ODF_NS.items())
+    content = (
+        '<?xml version="1.0" encoding="utf-8" ?>\n'
+        f'<office:document-content {declarations} office:version="1.2">\n'
+        "  <office:automatic-styles>\n"
+        '    <text:list-style style:name="L1"><text:list-level-style-bullet text:level="1" text:bullet-char="•" /></text:list-style>\n'
+        '    <style:style style:name="T1" style:family="text"><style:text-properties fo:font-weight="bold" /></style:style>\n'
+        '    <style:style style:name="P1" style:family="paragraph" style:parent-style-name="Text_20_body" style:list-style-name="L1" />\n'
+        "  </office:automatic-styles>\n"
+        "<office:body>\n<office:text>\n" + "".join(body) + "</office:text>\n</office:body>\n</office:document-content>\n"
+    )
+    styles = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<office:document-styles '
+        + "\n".join(f'xmlns:{k}="{v}"' for k, v in _ODF_NS.items())
+        + ' office:version="1.2">\n  <office:styles>\n'
+        '    <style:style style:name="Title" style:family="paragraph" style:class="chapter" />\n'
+        '    <style:style style:name="Heading_20_1" style:display-name="Heading 1" style:family="paragraph" />\n'
+        "  </office:styles>\n  <office:master-styles>\n"
+        '    <style:master-page style:name="Standard"><style:footer><text:p><text:page-number text:select-page="current">1'
+        "</text:page-number></text:p></style:footer></style:master-page>\n"
+        "  </office:master-styles>\n</office:document-styles>\n"
+    )
+    meta = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<office:document-meta {declarations} office:version="1.2">\n  <office:meta>\n'
+        f"    <meta:generator>Pandoc/2.17.1.1</meta:generator>\n    <dc:title>{escape(title)}</dc:title>\n"
+        "  </office:meta>\n</office:document-meta>\n"
+    )
+    entries = "".join(
+        f'  <manifest:file-entry manifest:media-type="application/xml" manifest:full-path="{name}" manifest:version="1.2" />\n'
+        for name in ("content.xml", "styles.xml", "meta.xml")
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">\n'
+        '  <manifest:file-entry manifest:media-type="application/vnd.oasis.opendocument.text" manifest:full-path="/" />\n'
+        f"{entries}</manifest:manifest>\n"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text", compress_type=zipfile.ZIP_STORED)
+        for name, part in (
+            ("META-INF/manifest.xml", manifest),
+            ("meta.xml", meta),
+            ("content.xml", content),
+            ("styles.xml", styles),
+        ):
+            archive.writestr(name, part.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def pandoc() -> str | None:
+    return shutil.which("pandoc")
+
+
+def convert_with_pandoc(markdown: str, target: str = "odt") -> bytes:
+    """Convert Markdown with the real pandoc (Debian's package); straight apostrophes stay straight (no "smart" quotes)."""
+    exe = pandoc()
+    if exe is None:
+        raise RuntimeError("pandoc is not installed: run scripts/setup-test.sh")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"document.{target}"
+        subprocess.run(
+            [exe, "--from", "markdown-smart", "--output", str(out)],
+            input=markdown.encode(),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        return out.read_bytes()
+
+
 def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
