@@ -510,9 +510,11 @@ def make_pdf(
     outline: Sequence[tuple[str, int]] = (),
     title: str = "",
     password: str | None = None,
+    labels: Sequence[str] = (),
 ) -> bytes:
     """A real PDF written with pypdf: each page one line (a string) or several (a list of strings), drawn in
-    Helvetica with WinAnsi encoding (French accents); bookmarks, a title and a password when asked."""
+    Helvetica with WinAnsi encoding (French accents); bookmarks, a title, page labels (one per page, as
+    Beamer writes them: the frame's number as the label's prefix) and a password when asked."""
     from pypdf import PdfWriter
     from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
@@ -540,6 +542,8 @@ def make_pdf(
         page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})})
     for heading, index in outline:
         writer.add_outline_item(heading, index)
+    for index, label in enumerate(labels):
+        writer.set_page_label(index, index, prefix=label)
     if title:
         writer.add_metadata({"/Title": title})
     if password:
