@@ -262,6 +262,121 @@ def convert_with_pandoc(markdown: str, target: str = "odt") -> bytes:
         return out.read_bytes()
 
 
+def make_xlsx(
+    sheets: dict[str, list[list[object]]],
+    cached: dict[tuple[str, str], object] | None = None,
+    formats: dict[tuple[str, str], str] | None = None,
+    hidden: Sequence[str] = (),
+    title: str = "",
+) -> bytes:
+    """An .xlsx written with openpyxl: rows from A1 (None: an empty cell; "=..." a formula), number formats by
+    cell, hidden sheets. openpyxl saves formulas without their value: ``cached`` puts in the value that Excel
+    would have saved with each formula, as in a workbook saved by Excel."""
+    import re
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+        if name in hidden:
+            sheet.sheet_state = "hidden"
+    for (name, ref), number_format in (formats or {}).items():
+        workbook[name][ref].number_format = number_format
+    if title:
+        workbook.properties.title = title
+    buf = io.BytesIO()
+    workbook.save(buf)
+    if not cached:
+        return buf.getvalue()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    for (name, ref), value in cached.items():
+        part = f"xl/worksheets/sheet{list(sheets).index(name) + 1}.xml"
+        xml = parts[part].decode()
+        xml, found = re.subn(rf'(<c r="{ref}"[^>]*>)(<f>[^<]*</f>)<v\s*/?>(?:</v>)?', rf"\1\2<v>{value}</v>", xml)
+        assert found == 1, (ref, xml)
+        parts[part] = xml.encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for part, data in parts.items():
+            archive.writestr(part, data)
+    return out.getvalue()
+
+
+def make_ods(
+    sheets: dict[str, list[list[object]]], hidden: Sequence[str] = (), repeated: dict[str, dict[int, int]] | None = None
+) -> bytes:
+    """An .ods written with odfpy, laid out as LibreOffice writes one.
+
+    A cell is None (empty), a string, a number (float), a ``datetime.date``, ("formula", formula,
+    cached value, display text), ("percentage", value, display text) or ("note", text, comment); every typed cell carries its display
+    text (as LibreOffice writes it: « 31/12/2024 »). Each row ends with its empty cells repeated to the
+    sheet's last column, each sheet with an empty row repeated to its millionth row; ``repeated``
+    stores a row once with a repeat count ({sheet: {row index: count}}), as LibreOffice does for
+    identical consecutive rows.
+    """
+    import datetime as dt
+
+    from odf.office import Annotation
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.style import Style, TableProperties
+    from odf.table import Table, TableCell, TableColumn, TableRow
+    from odf.text import P
+
+    document = OpenDocumentSpreadsheet()
+    hidden_style = Style(name="ta_hidden", family="table")
+    hidden_style.addElement(TableProperties(display="false"))
+    document.automaticstyles.addElement(hidden_style)
+    for name, rows in sheets.items():
+        table = Table(name=name, stylename=hidden_style) if name in hidden else Table(name=name)
+        table.addElement(TableColumn(numbercolumnsrepeated=16384))
+        for index, row in enumerate(rows):
+            count = (repeated or {}).get(name, {}).get(index, 1)
+            tr = TableRow(numberrowsrepeated=count) if count > 1 else TableRow()
+            for value in row:
+                if value is None:
+                    tr.addElement(TableCell())
+                    continue
+                if isinstance(value, tuple) and value[0] == "formula":
+                    _, formula, cached, shown = value
+                    cell = TableCell(formula=f"of:={formula}", valuetype="float", value=cached)
+                    cell.addElement(P(text=shown))
+                elif isinstance(value, tuple) and value[0] == "percentage":
+                    _, number, shown = value
+                    cell = TableCell(valuetype="percentage", value=number)
+                    cell.addElement(P(text=shown))
+                elif isinstance(value, tuple) and value[0] == "note":
+                    _, text, comment = value
+                    cell = TableCell(valuetype="string")
+                    note = Annotation()
+                    note.addElement(P(text=comment))
+                    cell.addElement(note)
+                    cell.addElement(P(text=text))
+                elif isinstance(value, dt.date):
+                    cell = TableCell(valuetype="date", datevalue=value.isoformat())
+                    cell.addElement(P(text=value.strftime("%d/%m/%Y")))
+                elif isinstance(value, float):
+                    cell = TableCell(valuetype="float", value=value)
+                    cell.addElement(P(text=f"{value:g}"))
+                else:
+                    cell = TableCell(valuetype="string")
+                    cell.addElement(P(text=str(value)))
+                tr.addElement(cell)
+            tr.addElement(TableCell(numbercolumnsrepeated=16384 - len(row)))
+            table.addElement(tr)
+        empty = TableRow(numberrowsrepeated=1_048_576 - len(rows))
+        empty.addElement(TableCell(numbercolumnsrepeated=16384))
+        table.addElement(empty)
+        document.spreadsheet.addElement(table)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
 def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 

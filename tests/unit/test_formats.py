@@ -17,11 +17,13 @@ from tests.documents import (
     convert_with_pandoc,
     make_docx,
     make_epub,
+    make_ods,
     make_odt_odfpy,
     make_odt_pandoc_like,
     make_pdf,
     make_pptx,
     make_scanned_pdf,
+    make_xlsx,
     pandoc,
     soffice,
     zip_bomb,
@@ -170,10 +172,24 @@ def test_epub_chapters_are_sections_in_reading_order() -> None:
 
 
 @pytest.mark.parametrize(
-    ("suffix", "member"), [(".docx", "word/document.xml"), (".pptx", "ppt/slides/slide1.xml"), (".odt", "content.xml")]
+    ("suffix", "member"),
+    [
+        (".docx", "word/document.xml"),
+        (".pptx", "ppt/slides/slide1.xml"),
+        (".odt", "content.xml"),
+        (".xlsx", "xl/worksheets/sheet1.xml"),
+        (".ods", "content.xml"),
+    ],
 )
 def test_zip_bomb_is_refused_before_anything_inflates(suffix: str, member: str) -> None:
-    valid = {".docx": make_docx, ".pptx": make_pptx, ".odt": make_odt_odfpy}[suffix]()
+    sheet = {"Budget": [["Poste", "Montant"], ["Loyer", 1200.0]]}
+    valid = {
+        ".docx": make_docx,
+        ".pptx": make_pptx,
+        ".odt": make_odt_odfpy,
+        ".xlsx": lambda: make_xlsx(sheet),
+        ".ods": lambda: make_ods(sheet),
+    }[suffix]()
     bomb = zip_bomb(valid, member, size=2 * 1024**3)
     assert len(bomb) < 5_000_000, "a few MB on disk"
     with pytest.raises(LoadError, match=r"2\u202f14\d Mo .*bombe zip"):
