@@ -254,7 +254,9 @@ def load_ods(data: bytes, name: str, budget: TextBudget | None = None) -> Loaded
 # -- CSV ----------------------------------------------------------------------------------------------
 _DELIMITERS = ";,\t|"
 _SNIFF_CHARS = 8192  # the Sniffer's regular expressions are slow on long samples
-_FIGURE = re.compile(r"^[-+(]?[\d\s\u00a0\u202f.,]*\d[\d\s\u00a0\u202f.,]*\)?\s*(%|€|EUR|\$)?$|^\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}$")
+# A figure (-1 200,50 € ; 15 % ; (300)) or a date (31/12/2024): not a column's name. Possessive
+# quantifiers: no backtracking, linear in the cell's length whatever it holds.
+_FIGURE = re.compile(r"^[-+(]?+\d[\d\s\u00a0\u202f.,]*+\)?+\s*+(?:%|€|EUR|\$)?+$|^\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}$")
 
 
 def _dialect(text: str) -> tuple[Any, str]:
@@ -283,6 +285,7 @@ def load_csv(data: bytes, name: str, budget: TextBudget | None = None) -> Loaded
         for number, record in enumerate(reader, start=1):
             builder.add_row(number, {i: Cell(v, not _FIGURE.match(v.strip())) for i, v in enumerate(record) if v.strip()})
     except csv.Error as exc:
-        raise LoadError(f"fichier CSV illisible ({exc}) : réenregistrez-le depuis le tableur au format CSV") from exc
+        # the csv module's reasons are English (a field over 131,072 characters, a NUL byte): the log has them
+        raise LoadError("fichier CSV illisible : réenregistrez-le depuis le tableur au format CSV") from exc
     page = builder.page()
     return _document([page] if page else [], [builder.title], "", name)

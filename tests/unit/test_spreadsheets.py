@@ -170,3 +170,8 @@ def test_broken_workbooks_say_what_to_do(data: bytes, name: str, reason: str) ->
 def test_empty_sheets_say_so() -> None:
     with pytest.raises(LoadError, match="aucun texte"):
         load_bytes(make_xlsx({"Feuil1": [[None, None], []]}), "vide.xlsx")
+
+
+def test_a_csv_that_the_csv_module_cannot_read_says_what_to_do() -> None:
+    with pytest.raises(LoadError, match="fichier CSV illisible : réenregistrez-le"):
+        load_bytes(b'Nom;Note\r\nBach Mai;"' + b"x" * 200_000 + b'"\r\n', "notes.csv")  # a field past the csv module's limit
