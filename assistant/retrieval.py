@@ -43,20 +43,25 @@ class Passage:
     keyword: float  # BM25 score (0 when absent)
     section: str = ""  # the heading the passage sits under
     ocr: bool = False  # read by OCR from an image of the page
-    unit: str = "page"  # what ``page`` counts: "page" or "slide"
+    unit: str = "page"  # what ``page`` counts: "page", "slide" or "sheet"
 
     @property
     def location(self) -> str:
-        """Where a person finds the passage: "p. 42 · 5.3 Mettre à jour", "diapo 3 · Budget", "§ Historique"."""
+        """Where a person finds the passage: "p. 42 · 5.3 Mettre à jour", "diapo 3 · Budget", "§ Historique",
+        "Feuille Budget, lignes 2–31"."""
         return format_location(self.page, self.section, self.ocr, self.unit, (self.start, self.end))
 
 
 def format_location(page: int | None, section: str, ocr: bool, unit: str, span: tuple[int, int] | None = None) -> str:
     parts = []
-    if page is not None:
-        parts.append(f"diapo {page}" if unit == "slide" else f"p. {page}")
-    if section:
-        parts.append(section if page is not None else f"§ {section}")
+    if unit == "sheet":  # the section names the sheet and the rows: « Feuille Budget, lignes 2–31 »
+        where = section or (f"feuille {page}" if page is not None else "")
+        parts += [where] if where else []
+    else:
+        if page is not None:
+            parts.append(f"diapo {page}" if unit == "slide" else f"p. {page}")
+        if section:
+            parts.append(section if page is not None else f"§ {section}")
     if not parts and span is not None:
         parts.append(f"car. {span[0]}–{span[1]}")
     if ocr:

@@ -101,6 +101,12 @@ class IndexSettings(BaseSettings):
         description="Files that yield more characters of text are refused as soon as they pass it, and reported "
         "(a 1,000-page report holds about 2 to 3.5 million).",
     )
+    max_rows: int = Field(
+        100_000,
+        ge=1,
+        description="Spreadsheets (.xlsx, .ods, .csv) with more rows holding text, all sheets together, are refused "
+        "as soon as they pass it, and reported (100,000 rows of 60 characters are 6 million characters).",
+    )
     max_chunks_per_file: int = Field(
         20_000,
         ge=1,

@@ -117,6 +117,7 @@ class Indexer:
                 max_unzipped_bytes=int(settings.max_unzipped_mb * 1_000_000),
                 max_pages=settings.max_pages,
                 max_text_chars=settings.max_text_chars,
+                max_rows=settings.max_rows,
             ),
             ReadLimits(
                 seconds=settings.parse_timeout_seconds,

@@ -12,12 +12,15 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
-# Real-document corpus (bench/corpus.py): LibreOffice converts generated documents to PDF and ODP,
-# poppler's pdftotext is the reference extractor, wfrench is the French word list, DejaVu draws
-# the scanned page. Idempotent: only what is missing is installed.
+# Real-document corpus (bench/corpus.py) and format tests: LibreOffice converts generated documents to PDF
+# and ODP (Calc recalculates and saves spreadsheets), poppler's pdftotext is the reference extractor, pandoc
+# writes .odt as Markdown tools do, wfrench is the French word list, DejaVu draws the scanned page.
+# Idempotent: only what is missing is installed.
 corpus_pkgs=""
 command -v soffice >/dev/null || corpus_pkgs="$corpus_pkgs libreoffice-writer-nogui libreoffice-impress-nogui"
+[ -e /usr/lib/libreoffice/program/libsclo.so ] || corpus_pkgs="$corpus_pkgs libreoffice-calc-nogui"
 command -v pdftotext >/dev/null || corpus_pkgs="$corpus_pkgs poppler-utils"
+command -v pandoc >/dev/null || corpus_pkgs="$corpus_pkgs pandoc"
 [ -f /usr/share/dict/french ] || corpus_pkgs="$corpus_pkgs wfrench"
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || corpus_pkgs="$corpus_pkgs fonts-dejavu-core"
 if [ -n "$corpus_pkgs" ]; then

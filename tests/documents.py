@@ -133,6 +133,250 @@ def make_odt_odfpy(blocks: list[tuple[str, object]] = REPORT) -> bytes:
     return buf.getvalue()
 
 
+_ODF_NS = {
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+    "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+    "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "meta": "urn:oasis:names:tc:opendocument:xmlns:meta:1.0",
+}
+
+
+def make_odt_pandoc_like(blocks: list[tuple[str, object]] = REPORT, title: str = "Rapport de coopération") -> bytes:
+    """A minimal .odt laid out as pandoc writes it (2.17, Debian 12), without pandoc.
+
+    What matters to a reader: content.xml is indented (a line break sits between
+    <office:body> and <office:text>), words carry automatic styles (spans, list paragraphs),
+    the title is a paragraph of the "Title" style, and styles.xml declares its namespaces
+    one per line (its reference document's), which odfpy's namespace repair declares twice.
+    """
+    from xml.sax.saxutils import escape
+
+    def cell(text: str, style: str) -> str:
+        return (
+            '      <table:table-cell office:value-type="string">\n'
+            f'        <text:p text:style-name="{style}">{escape(text)}</text:p>\n'
+            "      </table:table-cell>\n"
+        )
+
+    body = [f'<text:p text:style-name="Title">{escape(title)}</text:p>\n']
+    for kind, value in blocks:
+        if kind == "heading":
+            anchor = str(value).lower().replace(" ", "-")
+            body.append(
+                f'<text:h text:style-name="Heading_20_1" text:outline-level="1"><text:bookmark-start text:name="{anchor}" />'
+                f'{escape(str(value))}<text:bookmark-end text:name="{anchor}" /></text:h>\n'
+            )
+        elif kind == "table":
+            rows: list[list[str]] = value  # type: ignore[assignment]
+            body.append('<table:table table:name="Table1" table:style-name="Table1">\n')
+            body.append('  <table:table-column table:style-name="Table1.A" />\n' * len(rows[0]))
+            body.append("  <table:table-header-rows>\n    <table:table-row>\n")
+            body += [cell(c, "Table_20_Heading") for c in rows[0]]
+            body.append("    </table:table-row>\n  </table:table-header-rows>\n")
+            for row in rows[1:]:
+                body.append(
+                    "  <table:table-row>\n" + "".join(cell(c, "Table_20_Contents") for c in row) + "  </table:table-row>\n"
+                )
+            body.append("</table:table>\n")
+        else:
+            first, _, rest = escape(str(value)).partition(" ")
+            body.append(
+                f'<text:p text:style-name="First_20_paragraph"><text:span text:style-name="T1">{first}</text:span> {rest}</text:p>\n'
+            )
+    body.append('<text:list text:style-name="L1">\n')
+    for item in ("Premier point de la liste", "Second point de la liste"):
+        body.append(f'  <text:list-item>\n    <text:p text:style-name="P1">{item}</text:p>\n  </text:list-item>\n')
+    body.append("</text:list>\n")
+    declarations = " ".join(f'xmlns:{k}="{v}"' for k, v in _ODF_NS.items())
+    content = (
+        '<?xml version="1.0" encoding="utf-8" ?>\n'
+        f'<office:document-content {declarations} office:version="1.2">\n'
+        "  <office:automatic-styles>\n"
+        '    <text:list-style style:name="L1"><text:list-level-style-bullet text:level="1" text:bullet-char="•" /></text:list-style>\n'
+        '    <style:style style:name="T1" style:family="text"><style:text-properties fo:font-weight="bold" /></style:style>\n'
+        '    <style:style style:name="P1" style:family="paragraph" style:parent-style-name="Text_20_body" style:list-style-name="L1" />\n'
+        "  </office:automatic-styles>\n"
+        "<office:body>\n<office:text>\n" + "".join(body) + "</office:text>\n</office:body>\n</office:document-content>\n"
+    )
+    styles = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<office:document-styles '
+        + "\n".join(f'xmlns:{k}="{v}"' for k, v in _ODF_NS.items())
+        + ' office:version="1.2">\n  <office:styles>\n'
+        '    <style:style style:name="Title" style:family="paragraph" style:class="chapter" />\n'
+        '    <style:style style:name="Heading_20_1" style:display-name="Heading 1" style:family="paragraph" />\n'
+        "  </office:styles>\n  <office:master-styles>\n"
+        '    <style:master-page style:name="Standard"><style:footer><text:p><text:page-number text:select-page="current">1'
+        "</text:page-number></text:p></style:footer></style:master-page>\n"
+        "  </office:master-styles>\n</office:document-styles>\n"
+    )
+    meta = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<office:document-meta {declarations} office:version="1.2">\n  <office:meta>\n'
+        f"    <meta:generator>Pandoc/2.17.1.1</meta:generator>\n    <dc:title>{escape(title)}</dc:title>\n"
+        "  </office:meta>\n</office:document-meta>\n"
+    )
+    entries = "".join(
+        f'  <manifest:file-entry manifest:media-type="application/xml" manifest:full-path="{name}" manifest:version="1.2" />\n'
+        for name in ("content.xml", "styles.xml", "meta.xml")
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">\n'
+        '  <manifest:file-entry manifest:media-type="application/vnd.oasis.opendocument.text" manifest:full-path="/" />\n'
+        f"{entries}</manifest:manifest>\n"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text", compress_type=zipfile.ZIP_STORED)
+        for name, part in (
+            ("META-INF/manifest.xml", manifest),
+            ("meta.xml", meta),
+            ("content.xml", content),
+            ("styles.xml", styles),
+        ):
+            archive.writestr(name, part.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def pandoc() -> str | None:
+    return shutil.which("pandoc")
+
+
+def convert_with_pandoc(markdown: str, target: str = "odt") -> bytes:
+    """Convert Markdown with the real pandoc (Debian's package); straight apostrophes stay straight (no "smart" quotes)."""
+    exe = pandoc()
+    if exe is None:
+        raise RuntimeError("pandoc is not installed: run scripts/setup-test.sh")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"document.{target}"
+        subprocess.run(
+            [exe, "--from", "markdown-smart", "--output", str(out)],
+            input=markdown.encode(),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        return out.read_bytes()
+
+
+def make_xlsx(
+    sheets: dict[str, list[list[object]]],
+    cached: dict[tuple[str, str], object] | None = None,
+    formats: dict[tuple[str, str], str] | None = None,
+    hidden: Sequence[str] = (),
+    title: str = "",
+) -> bytes:
+    """An .xlsx written with openpyxl: rows from A1 (None: an empty cell; "=..." a formula), number formats by
+    cell, hidden sheets. openpyxl saves formulas without their value: ``cached`` puts in the value that Excel
+    would have saved with each formula, as in a workbook saved by Excel."""
+    import re
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+        if name in hidden:
+            sheet.sheet_state = "hidden"
+    for (name, ref), number_format in (formats or {}).items():
+        workbook[name][ref].number_format = number_format
+    if title:
+        workbook.properties.title = title
+    buf = io.BytesIO()
+    workbook.save(buf)
+    if not cached:
+        return buf.getvalue()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    for (name, ref), value in cached.items():
+        part = f"xl/worksheets/sheet{list(sheets).index(name) + 1}.xml"
+        xml = parts[part].decode()
+        xml, found = re.subn(rf'(<c r="{ref}"[^>]*>)(<f>[^<]*</f>)<v\s*/?>(?:</v>)?', rf"\1\2<v>{value}</v>", xml)
+        assert found == 1, (ref, xml)
+        parts[part] = xml.encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for part, data in parts.items():
+            archive.writestr(part, data)
+    return out.getvalue()
+
+
+def make_ods(
+    sheets: dict[str, list[list[object]]], hidden: Sequence[str] = (), repeated: dict[str, dict[int, int]] | None = None
+) -> bytes:
+    """An .ods written with odfpy, laid out as LibreOffice writes one.
+
+    A cell is None (empty), a string, a number (float), a ``datetime.date``, ("formula", formula,
+    cached value, display text), ("percentage", value, display text) or ("note", text, comment); every typed cell carries its display
+    text (as LibreOffice writes it: « 31/12/2024 »). Each row ends with its empty cells repeated to the
+    sheet's last column, each sheet with an empty row repeated to its millionth row; ``repeated``
+    stores a row once with a repeat count ({sheet: {row index: count}}), as LibreOffice does for
+    identical consecutive rows.
+    """
+    import datetime as dt
+
+    from odf.office import Annotation
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.style import Style, TableProperties
+    from odf.table import Table, TableCell, TableColumn, TableRow
+    from odf.text import P
+
+    document = OpenDocumentSpreadsheet()
+    hidden_style = Style(name="ta_hidden", family="table")
+    hidden_style.addElement(TableProperties(display="false"))
+    document.automaticstyles.addElement(hidden_style)
+    for name, rows in sheets.items():
+        table = Table(name=name, stylename=hidden_style) if name in hidden else Table(name=name)
+        table.addElement(TableColumn(numbercolumnsrepeated=16384))
+        for index, row in enumerate(rows):
+            count = (repeated or {}).get(name, {}).get(index, 1)
+            tr = TableRow(numberrowsrepeated=count) if count > 1 else TableRow()
+            for value in row:
+                if value is None:
+                    tr.addElement(TableCell())
+                    continue
+                if isinstance(value, tuple) and value[0] == "formula":
+                    _, formula, cached, shown = value
+                    cell = TableCell(formula=f"of:={formula}", valuetype="float", value=cached)
+                    cell.addElement(P(text=shown))
+                elif isinstance(value, tuple) and value[0] == "percentage":
+                    _, number, shown = value
+                    cell = TableCell(valuetype="percentage", value=number)
+                    cell.addElement(P(text=shown))
+                elif isinstance(value, tuple) and value[0] == "note":
+                    _, text, comment = value
+                    cell = TableCell(valuetype="string")
+                    note = Annotation()
+                    note.addElement(P(text=comment))
+                    cell.addElement(note)
+                    cell.addElement(P(text=text))
+                elif isinstance(value, dt.date):
+                    cell = TableCell(valuetype="date", datevalue=value.isoformat())
+                    cell.addElement(P(text=value.strftime("%d/%m/%Y")))
+                elif isinstance(value, float):
+                    cell = TableCell(valuetype="float", value=value)
+                    cell.addElement(P(text=f"{value:g}"))
+                else:
+                    cell = TableCell(valuetype="string")
+                    cell.addElement(P(text=str(value)))
+                tr.addElement(cell)
+            tr.addElement(TableCell(numbercolumnsrepeated=16384 - len(row)))
+            table.addElement(tr)
+        empty = TableRow(numberrowsrepeated=1_048_576 - len(rows))
+        empty.addElement(TableCell(numbercolumnsrepeated=16384))
+        table.addElement(empty)
+        document.spreadsheet.addElement(table)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
 def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
@@ -381,9 +625,11 @@ def make_pdf(
     outline: Sequence[tuple[str, int]] = (),
     title: str = "",
     password: str | None = None,
+    labels: Sequence[str] = (),
 ) -> bytes:
     """A real PDF written with pypdf: each page one line (a string) or several (a list of strings), drawn in
-    Helvetica with WinAnsi encoding (French accents); bookmarks, a title and a password when asked."""
+    Helvetica with WinAnsi encoding (French accents); bookmarks, a title, page labels (one per page, as
+    Beamer writes them: the frame's number as the label's prefix) and a password when asked."""
     from pypdf import PdfWriter
     from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
@@ -411,6 +657,8 @@ def make_pdf(
         page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})})
     for heading, index in outline:
         writer.add_outline_item(heading, index)
+    for index, label in enumerate(labels):
+        writer.set_page_label(index, index, prefix=label)
     if title:
         writer.add_metadata({"/Title": title})
     if password:

@@ -14,7 +14,7 @@ import puremagic
 from index.loaders import SUPPORTED_SUFFIXES
 from web.errors import UploadError
 
-TEXT_SUFFIXES = {".txt", ".md", ".html", ".htm"}
+TEXT_SUFFIXES = {".txt", ".md", ".html", ".htm", ".csv"}
 SNIFF_BYTES = 64 * 1024
 FORMAT_NAMES = {
     ".pdf": "PDF",
@@ -22,6 +22,8 @@ FORMAT_NAMES = {
     ".pptx": "PowerPoint",
     ".odt": "OpenDocument texte",
     ".odp": "OpenDocument présentation",
+    ".xlsx": "Excel",
+    ".ods": "OpenDocument classeur",
     ".epub": "EPUB",
 }
 

@@ -1,8 +1,8 @@
-"""One loader per format (a module each): text per page, with sections, and a title.
+"""One loader per format (a module each): text per page (slide, sheet), with sections, and a title.
 
 ``load_bytes`` picks the loader by suffix; every failure is a LoadError whose message
 says, in French, what the user can do about the file. What a file may yield is bounded
-(``LoadOptions.max_pages``, ``max_text_chars``): past a bound the file is refused as soon as
+(``LoadOptions.max_pages``, ``max_text_chars``, ``max_rows``): past a bound the file is refused as soon as
 the loader sees it (see ``index.loaders.budget``).
 """
 
@@ -17,6 +17,7 @@ from index.loaders.base import (
     LoadError,
     Page,
     Section,
+    SheetRows,
     Unit,
     decode_text,
     guess_title,
@@ -32,6 +33,7 @@ from index.loaders.opendocument import load_odp, load_odt
 from index.loaders.options import LoadEvent, LoadOptions, OnEvent
 from index.loaders.pdf import load_pdf
 from index.loaders.slides import load_pptx
+from index.loaders.spreadsheets import load_csv, load_ods, load_xlsx
 from index.loaders.text import load_text
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "LoadedDocument",
     "Page",
     "Section",
+    "SheetRows",
     "TextBudget",
     "Unit",
     "decode_text",
@@ -62,6 +65,9 @@ LOADERS: dict[str, Callable[[bytes, str, TextBudget | None], LoadedDocument]] = 
     ".epub": load_epub,
     ".html": load_html,
     ".htm": load_html,
+    ".xlsx": load_xlsx,
+    ".ods": load_ods,
+    ".csv": load_csv,
 }
 SUPPORTED_SUFFIXES = tuple(LOADERS)
 
@@ -83,7 +89,7 @@ def load_bytes(data: bytes, name: str, options: LoadOptions | None = None, on_ev
         raise LoadError("fichier vide")
     if suffix in ARCHIVE_SUFFIXES:
         check_archive(data, options.max_unzipped_bytes)
-    budget = TextBudget(options.max_text_chars, options.max_pages)
+    budget = TextBudget(options.max_text_chars, options.max_pages, options.max_rows)
     document = loader(data, Path(name).stem, budget)
     if suffix == ".pdf":
         document = ocr_pdf(document, data, options, on_event, budget)

@@ -7,7 +7,7 @@ import zipfile
 
 from index.loaders.base import LoadError
 
-ARCHIVE_SUFFIXES = frozenset({".docx", ".pptx", ".odt", ".odp", ".epub"})
+ARCHIVE_SUFFIXES = frozenset({".docx", ".pptx", ".xlsx", ".odt", ".odp", ".ods", ".epub"})
 MAX_MEMBERS = 20_000
 
 

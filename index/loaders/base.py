@@ -22,21 +22,39 @@ class Section:
 
 
 @dataclass(frozen=True)
+class SheetRows:
+    """What makes a page a sheet of a spreadsheet: one line of its text per row, under its header lines.
+
+    The chunker cuts such a page between rows only, repeats the header lines at the top of every
+    chunk, and names the rows a chunk holds (« Feuille Budget, lignes 2–31 »).
+    """
+
+    name: str  # the sheet's name ("" for a CSV file, which has one sheet without a name)
+    header: int  # how many lines at the top of the page are its header (0: none)
+    rows: tuple[int, ...]  # the row number, as the spreadsheet shows it, of each line after the header
+
+    def location(self, first: int, last: int) -> str:
+        rows = f"ligne {first}" if first == last else f"lignes {first}–{last}"
+        return f"Feuille {self.name}, {rows}" if self.name else rows[0].upper() + rows[1:]
+
+
+@dataclass(frozen=True)
 class Page:
-    number: int | None  # 1-based page (or slide) number for paged formats, None otherwise
+    number: int | None  # 1-based page (slide, sheet) number for paged formats, None otherwise
     text: str
     sections: tuple[Section, ...] = ()  # headings that begin on this page, in order of their offsets
     ocr: bool = False  # the text was read from an image of the page (OCR), not from a text layer
+    sheet: SheetRows | None = None  # the page is a sheet of a spreadsheet: its rows, line by line
 
 
-Unit = Literal["page", "slide"]
+Unit = Literal["page", "slide", "sheet"]
 
 
 @dataclass(frozen=True)
 class LoadedDocument:
     title: str
     pages: tuple[Page, ...]
-    unit: Unit = "page"  # what a page number counts: a printed page or a slide
+    unit: Unit = "page"  # what a page number counts: a printed page, a slide or a sheet
 
     @property
     def text(self) -> str:
@@ -50,10 +68,13 @@ def normalize_layout(text: str) -> str:
 
 
 def normalize_page(page: Page) -> Page:
-    """Normalize a page's layout, keeping its sections at the same places in the new text."""
+    """Normalize a page's layout, keeping its sections at the same places in the new text.
+
+    A sheet's text has no blank line and no line of spaces only: it keeps its lines, one per row.
+    """
     text = normalize_layout(page.text)
     if not page.sections:
-        return Page(page.number, text, (), page.ocr)
+        return Page(page.number, text, (), page.ocr, page.sheet)
     lead = len(page.text) - len(page.text.lstrip())
     sections = []
     for section in page.sections:
@@ -61,7 +82,7 @@ def normalize_page(page: Page) -> Page:
         prefix = page.text[lead : section.start]
         kept = re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip(" \t\u00a0\u202f") for line in prefix.split("\n")))
         sections.append(Section(min(len(kept), len(text)), section.title))
-    return Page(page.number, text, tuple(sections), page.ocr)
+    return Page(page.number, text, tuple(sections), page.ocr, page.sheet)
 
 
 _BOILERPLATE = re.compile(r"^(top of page|bottom of page|welcome|sommaire|menu)$", re.IGNORECASE)

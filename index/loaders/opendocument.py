@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +16,8 @@ from index.loaders.base import LoadedDocument, LoadError, Page, guess_title
 from index.loaders.blocks import PageBuilder
 from index.loaders.budget import TextBudget
 from index.loaders.slides import NOTES_LABEL
+
+log = logging.getLogger(__name__)
 
 TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
@@ -148,16 +152,60 @@ def _add_blocks(builder: PageBuilder, container: Any, titles: frozenset[str] | s
     return title
 
 
+def _parse_part(document: Any, name: str, xml: bytes) -> None:
+    """Parse one XML part of the package into ``document`` with odfpy's own handler, behind defusedxml."""
+    from xml.sax import handler
+
+    from defusedxml.sax import make_parser
+    from odf.load import LoadParser
+
+    document._parsing = name  # odfpy's handler reads it (styles.xml is parsed differently)
+    parser = make_parser()
+    parser.setFeature(handler.feature_namespaces, 1)
+    parser.setFeature(handler.feature_external_ges, 0)
+    parser.setContentHandler(LoadParser(document))
+    parser.setErrorHandler(handler.ErrorHandler())
+    printed = io.StringIO()
+    # odfpy prints what it cannot build; in the reading worker that is the console: never a document's words
+    with contextlib.redirect_stdout(printed):
+        parser.parse(io.BytesIO(xml))
+    if printed.tell():
+        log.debug("odfpy wrote %d characters while reading %s (silenced)", printed.tell(), name)
+
+
 def _open(data: bytes, label: str) -> Any:
+    """The package's meta.xml and content.xml, read into an odfpy document; styles, settings and pictures are not read.
+
+    odfpy's own ``load`` parses styles.xml too, and fails on a styles.xml whose namespace
+    declarations sit one per line (pandoc's: its namespace repair then declares them twice),
+    printing the whole part; and it takes the body's first child node for the text, which is
+    a line break when content.xml is indented (pandoc's again), so that no text came out.
+    """
     import zipfile
     from xml.sax import SAXException
 
-    from odf.opendocument import load
+    from odf.opendocument import OpenDocument
 
     try:
-        return load(io.BytesIO(data))
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            mimetype = archive.read("mimetype").decode("ascii", "replace").strip() if "mimetype" in names else ""
+            document = OpenDocument(mimetype or "application/vnd.oasis.opendocument.text", add_generator=False)
+            if "meta.xml" in names:
+                try:
+                    _parse_part(document, "meta.xml", archive.read("meta.xml"))
+                except SAXException:
+                    log.debug("meta.xml unreadable: the document's title is looked for in its text")
+            _parse_part(document, "content.xml", archive.read("content.xml"))
     except (zipfile.BadZipFile, KeyError, ValueError, IndexError, AttributeError, SAXException, OSError) as exc:
         raise LoadError(f"{label} illisible ou corrompu : réenregistrez-le depuis LibreOffice") from exc
+    return document
+
+
+def body_part(document: Any, kind: str) -> Any | None:
+    """The body's office:text, office:presentation or office:spreadsheet element, whatever whitespace precedes it."""
+    body = document.body
+    return next((child for child in _element_children(body) if child.qname == (OFFICE, kind)), None) if body else None
 
 
 def _meta_title(document: Any) -> str:
@@ -169,10 +217,11 @@ def _meta_title(document: Any) -> str:
 
 def load_odt(data: bytes, name: str, budget: TextBudget | None = None) -> LoadedDocument:
     document = _open(data, "document OpenDocument (.odt)")
-    if document.text is None:
+    text = body_part(document, "text")
+    if text is None:
         raise LoadError("ce fichier .odt ne contient pas de texte (est-ce un tableur ou une présentation ?)")
     builder = PageBuilder(budget)
-    title = _add_blocks(builder, document.text, _title_styles(document)) or builder.first_heading or _meta_title(document)
+    title = _add_blocks(builder, text, _title_styles(document)) or builder.first_heading or _meta_title(document)
     page = builder.page()
     return LoadedDocument(title[:160] or guess_title(page.text, name), (page,))
 
@@ -186,11 +235,12 @@ def _slide_title(slide: Any) -> Any | None:
 
 def load_odp(data: bytes, name: str, budget: TextBudget | None = None) -> LoadedDocument:
     document = _open(data, "présentation OpenDocument (.odp)")
-    if document.presentation is None:
+    presentation = body_part(document, "presentation")
+    if presentation is None:
         raise LoadError("ce fichier .odp ne contient pas de diapositives (est-ce un texte ou un tableur ?)")
     budget = budget or TextBudget()
     pages: list[Page] = []
-    slides = [node for node in _element_children(document.presentation) if node.qname == (DRAW, "page")]
+    slides = [node for node in _element_children(presentation) if node.qname == (DRAW, "page")]
     budget.check_pages(len(slides), "slide")
     for number, slide in enumerate(slides, start=1):
         builder = PageBuilder(budget)

@@ -1,17 +1,23 @@
 """PDF: text per page with pypdfium2 (chosen by bench/bench_extraction.py), cleaned, with the outline's sections.
 
 A page without a text layer comes back with empty text (the OCR step of ``load_bytes`` fills it).
+Of the pages that show one slide revealed step by step (Beamer's overlays), only the last is kept
+(``index.loaders.overlays``); every page keeps its own number.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.loaders.base import LoadedDocument, LoadError, Page, Section, guess_title
 from index.loaders.budget import TextBudget
 from index.loaders.cleanup import clean_pages
+from index.loaders.overlays import kept_page_of, kept_pages
+
+log = logging.getLogger(__name__)
 
 # PDFium is not thread-safe: every call into it, in this module or in index.render, holds this lock.
 PDFIUM_LOCK = threading.RLock()
@@ -29,10 +35,16 @@ class OutlineEntry:
 
 
 def load_pdf(data: bytes, name: str, budget: TextBudget | None = None) -> LoadedDocument:
-    raw_pages, outline, title = _read(data, budget or TextBudget())
-    texts = clean_pages(raw_pages)
+    raw_pages, labels, outline, title = _read(data, budget or TextBudget())
+    # overlay steps go before the clean-up: a frame's title on two steps in a row would pass for a running header
+    kept = kept_pages(raw_pages, labels)
+    if len(kept) < len(raw_pages):
+        log.debug("%d overlay step(s) left out: the next page holds their text", len(raw_pages) - len(kept))
+        holder = kept_page_of(kept, len(raw_pages))
+        outline = [replace(entry, page_index=holder[entry.page_index]) for entry in outline]
+    texts = clean_pages([raw_pages[i] for i in kept])
     sections = sections_from_outline(texts, outline) if outline else sections_from_headings(texts)
-    pages = tuple(Page(i + 1, text, tuple(sections.get(i, ()))) for i, text in enumerate(texts))
+    pages = tuple(Page(kept[i] + 1, text, tuple(sections.get(i, ()))) for i, text in enumerate(texts))
     if not title and outline and outline[0].page_index == 0:
         title = outline[0].title  # the first bookmark, on the first page, is the document's heading
     first = next((p.text for p in pages if p.text.strip()), "")
@@ -53,7 +65,8 @@ def open_pdf(data: bytes):  # type: ignore[no-untyped-def]
         raise LoadError("PDF illisible ou corrompu : réexportez-le depuis le logiciel qui l'a produit") from exc
 
 
-def _read(data: bytes, budget: TextBudget) -> tuple[list[str], list[OutlineEntry], str]:
+def _read(data: bytes, budget: TextBudget) -> tuple[list[str], list[str], list[OutlineEntry], str]:
+    """Each page's raw text and label ("" without one), the outline's entries, and the title of the metadata."""
     import pypdfium2 as pdfium
 
     with PDFIUM_LOCK:
@@ -71,6 +84,7 @@ def _read(data: bytes, budget: TextBudget) -> tuple[list[str], list[OutlineEntry
                 finally:
                     textpage.close()
                     page.close()
+            labels = _labels(document, len(pages))
             outline = []
             try:
                 for item in document.get_toc(max_depth=16):
@@ -84,7 +98,17 @@ def _read(data: bytes, budget: TextBudget) -> tuple[list[str], list[OutlineEntry
             raise LoadError("PDF illisible ou corrompu : réexportez-le depuis le logiciel qui l'a produit") from exc
         finally:
             document.close()
-    return pages, [e for e in outline if e.title], title
+    return pages, labels, [e for e in outline if e.title], title
+
+
+def _labels(document, count: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """The pages' labels (/PageLabels: what a viewer shows as the page number, a frame's number in Beamer), or all "" ."""
+    import pypdfium2 as pdfium
+
+    try:
+        return [document.get_page_label(index) for index in range(count)]
+    except (pdfium.PdfiumError, ValueError, UnicodeDecodeError):
+        return [""] * count  # broken labels cost the overlay detection its best clue, not the text
 
 
 def _bookmark_page(document, bookmark) -> int | None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from index.loaders.base import LoadedDocument, LoadError, Page, decode_text, gue
 from index.loaders.budget import TextBudget
 
 
-def _looks_binary(text: str) -> bool:
+def looks_binary(text: str) -> bool:
     if not text:
         return False
     bad = sum(1 for ch in text[:4000] if ch == "\x00" or (ord(ch) < 32 and ch not in "\n\r\t\f"))
@@ -15,7 +15,7 @@ def _looks_binary(text: str) -> bool:
 
 def load_text(data: bytes, name: str, budget: TextBudget | None = None) -> LoadedDocument:
     text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
-    if _looks_binary(text):
+    if looks_binary(text):
         raise LoadError("contenu binaire dans un fichier texte : ce n'est pas du texte lisible")
     (budget or TextBudget()).add(text)  # the file's size bounds the decoding; the budget, what is kept
     return LoadedDocument(guess_title(text, name), (Page(None, text),))

@@ -14,10 +14,13 @@ from tests.documents import (
     looping_pdf,
     make_docx,
     make_epub,
+    make_ods,
     make_odt_odfpy,
+    make_odt_pandoc_like,
     make_pdf,
     make_pptx,
     make_scanned_pdf,
+    make_xlsx,
     nested_html,
     zip_bomb,
 )
@@ -34,6 +37,19 @@ GOOD = {
     "programme-lo.odp": b"",
     "guide.epub": make_epub([("Chapitre 1 : Vaccination", "Vaccination", "La campagne de vaccination couvre trois provinces.")]),
     "forum.html": "<html><body><h1>Forum franco-chinois</h1><p>Deux jours de conférences à Wuhan.</p></body></html>".encode(),
+    "rapport-pandoc.odt": make_odt_pandoc_like(),
+    "partenaires.xlsx": make_xlsx(
+        {
+            "Partenaires": [
+                ["Nom", "Ville", "Pays"],
+                ["Hôpital Bach Mai", "Hanoï", "Viêt Nam"],
+                ["CHU de Hué", "Hué", "Viêt Nam"],
+            ],
+            "Budget": [["Poste", "Montant"], ["Missions d'expertise", 42000], ["Bourses d'internes", 18000]],
+        }
+    ),
+    "contacts.ods": make_ods({"Référents": [["Établissement", "Référent"], ["Hôpital de Kunming", "Dr Li Wei"]]}),
+    "depenses.csv": "Poste;Montant\r\nBillets d'avion pour Vientiane;3 200,00\r\n".encode("cp1252"),
 }
 
 
@@ -64,6 +80,7 @@ def test_exactly_the_hostile_files_fail(indexed) -> None:  # type: ignore[no-unt
     manifest = state.manifest()
     assert manifest is not None and set(manifest.documents) == set(GOOD)
     assert manifest.documents["programme.pptx"].pages == 3, "a deck counts its slides"
+    assert manifest.documents["partenaires.xlsx"].pages == 2, "a workbook counts its sheets"
 
 
 @pytest.mark.parametrize(
@@ -75,6 +92,10 @@ def test_exactly_the_hostile_files_fail(indexed) -> None:  # type: ignore[no-unt
         ("Combien d'internes ont été accueillis en 2024 ?", "rapport-lo.odt", "§ Rapport de coopération"),
         ("Quel stage a suivi le docteur Tran ?", "scan.pdf", "p. 1 · texte lu par OCR"),
         ("Combien de provinces couvre la campagne de vaccination ?", "guide.epub", "§ Chapitre 1 : Vaccination"),
+        ("Combien d'internes ont été accueillis en 2024 ?", "rapport-pandoc.odt", "§ Rapport de coopération"),
+        ("Quel montant pour les missions d'expertise ?", "partenaires.xlsx", "Feuille Budget, lignes 2–3"),
+        ("Qui est le référent de l'hôpital de Kunming ?", "contacts.ods", "Feuille Référents, ligne 2"),
+        ("Combien ont coûté les billets d'avion pour Vientiane ?", "depenses.csv", "Ligne 2"),
     ],
 )
 def test_passages_are_found_with_the_location_a_person_cites(indexed, question: str, source: str, location: str) -> None:  # type: ignore[no-untyped-def]

@@ -7,9 +7,12 @@ worker stayed in /tmp.
 
 from __future__ import annotations
 
+import io
+import re
 import tempfile
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import psutil
@@ -20,7 +23,7 @@ from index.loaders import LoadError, LoadOptions, load_bytes
 from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer
-from tests.documents import blank_pages_pdf, make_docx, make_pptx, scanned_pages_pdf
+from tests.documents import blank_pages_pdf, make_docx, make_ods, make_pptx, make_xlsx, scanned_pages_pdf
 from tests.fakes import HashEmbedder
 
 LINES = ["Compte rendu de la mission à Hanoï, mars 2025.", "Le budget atteint 2,4 millions d'euros."] * 8  # ~2.5 s of OCR a page
@@ -45,6 +48,40 @@ def test_a_deck_of_too_many_slides_is_refused() -> None:
     with pytest.raises(LoadError, match="4 diapositives, plus que la limite de 3"):
         load_bytes(deck, "long.pptx", LoadOptions(max_pages=3))
     assert len(load_bytes(deck, "court.pptx", LoadOptions(max_pages=4)).pages) == 4
+
+
+def test_a_row_repeated_a_billion_times_is_refused_at_the_row_cap(tmp_path: Path) -> None:
+    """An .ods of 2 KB can store one row with a repeat count of a billion: each repeat is a row of the sheet."""
+    path = tmp_path / "partenaires.ods"
+    path.write_bytes(
+        make_ods({"Partenaires": [["Nom", "Ville"], ["Hôpital Bach Mai", "Hanoï"]]}, repeated={"Partenaires": {1: 10**9}})
+    )
+    with IsolatedReader() as reader:
+        started = time.monotonic()
+        with pytest.raises(LoadError) as info:
+            reader.read(path)
+        assert time.monotonic() - started < 10
+    assert str(info.value).startswith("fichier refusé : plus de 100\u202f000 lignes de tableau")
+    assert "ASSISTANT_MAX_ROWS" in str(info.value)
+
+
+def test_a_sheet_that_declares_the_whole_grid_is_read_by_its_cells() -> None:
+    """A sheet may declare A1:XFD1048576 and hold a cell in its last column: rows are not padded to 16,384 cells."""
+    data = make_xlsx({"Budget": [["Poste", "Montant"], ["Loyer", 1200]]})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    xml = re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:XFD1048576"/>', parts["xl/worksheets/sheet1.xml"].decode())
+    far = '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>Fin</t></is></c></row>'
+    parts["xl/worksheets/sheet1.xml"] = xml.replace("</sheetData>", far + "</sheetData>").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, part in parts.items():
+            archive.writestr(name, part)
+    started = time.monotonic()
+    page = load_bytes(out.getvalue(), "budget.xlsx").pages[0]
+    assert time.monotonic() - started < 5
+    assert page.text == "Poste | Montant\nLoyer | 1200\n |  | Fin", "the empty columns between are left out"
+    assert page.sheet is not None and page.sheet.rows == (2, 1_048_576)
 
 
 def test_blank_pages_within_the_cap_are_not_given_to_tesseract() -> None:

@@ -19,7 +19,7 @@ from index.loaders.office import load_docx
 from index.state import IndexState
 from index.store import Store
 from index.sync import Indexer
-from tests.documents import REPORT, make_docx, make_epub, make_odt_odfpy, make_pdf, make_pptx, repeated_docx
+from tests.documents import REPORT, make_docx, make_epub, make_ods, make_odt_odfpy, make_pdf, make_pptx, make_xlsx, repeated_docx
 from tests.fakes import HashEmbedder
 
 PARAGRAPH = "Le comité de pilotage de la coopération hospitalière se réunit chaque trimestre à Hanoï. "  # 90 characters
@@ -44,6 +44,9 @@ MAKERS: dict[str, Callable[[int], bytes]] = {  # each: a document of about n par
     ".odt": lambda n: make_odt_odfpy([("p", PARAGRAPH)] * n),
     ".pptx": lambda n: make_pptx([(f"Diapositive {i}", [PARAGRAPH] * 10, "") for i in range(n // 10 + 1)]),
     ".epub": lambda n: make_epub([(f"Chapitre {i}", f"Chapitre {i}", PARAGRAPH * 20) for i in range(n // 20 + 1)]),
+    ".xlsx": lambda n: make_xlsx({"Comptes rendus": [[PARAGRAPH]] * n}),
+    ".ods": lambda n: make_ods({"Comptes rendus": [[PARAGRAPH]] * n}),
+    ".csv": lambda n: ((PARAGRAPH + "\r\n") * n).encode("cp1252"),
 }
 
 

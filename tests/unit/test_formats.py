@@ -14,17 +14,43 @@ from index.loaders.ocr import DISABLED
 from tests.documents import (
     SLIDES,
     convert_with_libreoffice,
+    convert_with_pandoc,
     make_docx,
     make_epub,
+    make_ods,
     make_odt_odfpy,
+    make_odt_pandoc_like,
     make_pdf,
     make_pptx,
     make_scanned_pdf,
+    make_xlsx,
+    pandoc,
     soffice,
     zip_bomb,
 )
 
 needs_office = pytest.mark.skipif(soffice() is None, reason="LibreOffice absent: scripts/setup-test.sh installs it")
+needs_pandoc = pytest.mark.skipif(pandoc() is None, reason="pandoc absent: scripts/setup-test.sh installs it")
+
+REPORT_MARKDOWN = """---
+title: Rapport de coopération
+---
+
+# 1. Contexte de la coopération
+
+Le CHU de Bordeaux coopère avec l'hôpital de Xiamen depuis 2005.
+
+| Année | Internes | Budget |
+|-------|----------|--------|
+| 2024  | 42       | 15 000 € |
+
+# 2. Résultats
+
+Quarante-deux internes ont été accueillis en 2024.
+
+- Premier point de la liste
+- Second point de la liste
+"""
 
 
 def section_at(document: LoadedDocument, needle: str) -> str:
@@ -80,6 +106,27 @@ def test_odt_headings_are_sections(maker: str) -> None:
         assert "Premier point de la liste\n\nSecond point de la liste" in document.text, "list items are read"
 
 
+@pytest.mark.parametrize("maker", ["pandoc-like", pytest.param("pandoc", marks=needs_pandoc)])
+def test_odt_written_by_pandoc_is_read_and_nothing_is_printed(maker: str, capfd: pytest.CaptureFixture[str]) -> None:
+    data = make_odt_pandoc_like() if maker == "pandoc-like" else convert_with_pandoc(REPORT_MARKDOWN)
+    document = load_bytes(data, "rapport.odt")
+    assert capfd.readouterr() == ("", ""), "a loader never prints a document's content to the console"
+    assert_report_read(document)
+    assert document.title == "Rapport de coopération"
+    assert "Premier point de la liste\n\nSecond point de la liste" in document.text, "list items are read"
+
+
+def test_the_pandoc_like_odt_trips_odfpy_s_own_loader_as_pandoc_s_do(capfd: pytest.CaptureFixture[str]) -> None:
+    """Why the loader reads content.xml itself: odfpy's ``load`` finds no text and prints styles.xml."""
+    from odf.opendocument import load
+
+    document = load(io.BytesIO(make_odt_pandoc_like()))
+    assert document.text.nodeType == document.text.TEXT_NODE and not document.text.data.strip(), (
+        "the body's first child is the line break before <office:text>"
+    )
+    assert "SAX FAILED TO PARSE" in capfd.readouterr().out, "styles.xml with one namespace per line fails in odfpy"
+
+
 def assert_deck_read(document: LoadedDocument) -> None:
     assert document.unit == "slide"
     assert [p.number for p in document.pages] == [1, 2, 3, 4]
@@ -125,10 +172,24 @@ def test_epub_chapters_are_sections_in_reading_order() -> None:
 
 
 @pytest.mark.parametrize(
-    ("suffix", "member"), [(".docx", "word/document.xml"), (".pptx", "ppt/slides/slide1.xml"), (".odt", "content.xml")]
+    ("suffix", "member"),
+    [
+        (".docx", "word/document.xml"),
+        (".pptx", "ppt/slides/slide1.xml"),
+        (".odt", "content.xml"),
+        (".xlsx", "xl/worksheets/sheet1.xml"),
+        (".ods", "content.xml"),
+    ],
 )
 def test_zip_bomb_is_refused_before_anything_inflates(suffix: str, member: str) -> None:
-    valid = {".docx": make_docx, ".pptx": make_pptx, ".odt": make_odt_odfpy}[suffix]()
+    sheet = {"Budget": [["Poste", "Montant"], ["Loyer", 1200.0]]}
+    valid = {
+        ".docx": make_docx,
+        ".pptx": make_pptx,
+        ".odt": make_odt_odfpy,
+        ".xlsx": lambda: make_xlsx(sheet),
+        ".ods": lambda: make_ods(sheet),
+    }[suffix]()
     bomb = zip_bomb(valid, member, size=2 * 1024**3)
     assert len(bomb) < 5_000_000, "a few MB on disk"
     with pytest.raises(LoadError, match=r"2\u202f14\d Mo .*bombe zip"):

@@ -86,3 +86,52 @@ def test_find_heading_matches_typographic_apostrophes() -> None:
         16,
         "7.9 Que signifie qu'un paquet dépend d'un autre ?",
     )
+
+
+# -- Beamer overlays -------------------------------------------------------------------------------
+ITEMS = [
+    "Crédits du ministère de la santé : 120 000 euros en 2025.",
+    "Part des hôpitaux partenaires : un tiers des dépenses de mission.",
+    "Audit financier prévu en juin avec le comité de pilotage.",
+]
+
+
+def beamer_deck(labels: bool = True) -> bytes:
+    """Pages as Beamer typesets a deck: frame 2 revealed in three steps (\\pause: covered items are not
+    drawn), frame 3 whose second step replaces a line (\\only), a footline with the page's number."""
+    frames = [
+        ("1", ["Programme Mékong Santé", "Bilan de la coopération 2025"]),
+        *[("2", ["Budget de la coopération", *ITEMS[:step]]) for step in (1, 2, 3)],
+        ("3", ["Calendrier", "Mission à Hué en juin pour évaluer les formations."]),
+        ("3", ["Calendrier", "Mission à Hanoï en octobre pour signer la convention."]),
+        ("4", ["Contacts", "Secrétariat de la coopération internationale du CHU de Bordeaux."]),
+    ]
+    pages = [[*lines, f"CHU de Bordeaux - Coopération internationale - {n}"] for n, (_, lines) in enumerate(frames, start=1)]
+    return make_pdf(pages, outline=[("Budget", 1)], labels=[label for label, _ in frames] if labels else ())
+
+
+@pytest.mark.parametrize("labels", [True, False], ids=["page-labels", "text-only"])
+def test_beamer_overlay_steps_keep_the_fullest_page_only(labels: bool) -> None:
+    document = load_bytes(beamer_deck(labels), "bilan.pdf")
+    assert [p.number for p in document.pages] == [1, 4, 5, 6, 7], "frame 2's first two steps are left out, numbers kept"
+    budget = document.pages[1]
+    assert all(item in budget.text for item in ITEMS), "the kept page is the last, fullest step"
+    assert document.text.count("Crédits du ministère") == 1, "one copy of the slide in the index, not three"
+    assert [s.title for s in budget.sections] == ["Budget"], "a bookmark to the first step leads to the kept page"
+    assert "Hué" in document.text and "Hanoï" in document.text, "a step that replaces text (\\only) is kept"
+
+
+def test_consecutive_pages_of_a_report_sharing_a_running_header_are_all_kept() -> None:
+    document = load_bytes(report(), "rapport.pdf")
+    assert [p.number for p in document.pages] == [1, 2, 3, 4]
+    header = ["Programme Mékong Santé - Rapport 2024 - Direction des affaires internationales"]
+    labelled = make_pdf([[*header, *body] for body in BODIES], labels=["1", "1", "1", "1"])  # even under one label
+    assert [p.number for p in load_bytes(labelled, "rapport.pdf").pages] == [1, 2, 3, 4]
+
+
+def test_pages_without_text_are_never_taken_for_overlay_steps() -> None:
+    from index.loaders.overlays import kept_pages
+
+    assert kept_pages(["", "Calendrier des missions"], ["2", "2"]) == [0, 1], "an empty page waits for the OCR step"
+    assert kept_pages(["Calendrier", "Calendrier des missions"], ["", ""]) == [0, 1], "too short to be sure without labels"
+    assert kept_pages(["Calendrier", "Calendrier des missions"], ["2", "2"]) == [1]

@@ -284,6 +284,7 @@ def test_the_limits_of_a_file_go_from_the_settings_to_the_worker(tmp_path: Path,
         docs_dir=tmp_path,
         max_pages=12,
         max_text_chars=34_000,
+        max_rows=4_500,
         max_chunks_per_file=56,
         file_timeout_seconds=78,
         parse_timeout_seconds=9,
@@ -291,9 +292,17 @@ def test_the_limits_of_a_file_go_from_the_settings_to_the_worker(tmp_path: Path,
         render_memory_mb=512,
     )
     indexer = Indexer.from_settings(settings, sqlite_state, Store.open(tmp_path / "data"), HashEmbedder())
-    assert (indexer.load_options.max_pages, indexer.load_options.max_text_chars) == (12, 34_000)
+    options = indexer.load_options
+    assert (options.max_pages, options.max_text_chars, options.max_rows) == (12, 34_000, 4_500)
     assert (indexer.read_limits.seconds, indexer.read_limits.file_seconds, indexer.max_chunks) == (9, 78, 56)
     assert PageRenderer.from_settings(settings).limits == RenderLimits(seconds=3, memory_mb=512)
     fields = IndexSettings.model_fields
-    for name in ("max_pages", "max_text_chars", "max_chunks_per_file", "file_timeout_seconds", "render_timeout_seconds"):
+    for name in (
+        "max_pages",
+        "max_text_chars",
+        "max_rows",
+        "max_chunks_per_file",
+        "file_timeout_seconds",
+        "render_timeout_seconds",
+    ):
         assert fields[name].description, name
