@@ -6,8 +6,9 @@ copy of the app sees a change within a second, without restart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -19,6 +20,7 @@ from web.users import list_users, remove_user, set_admin, write_user
 app = typer.Typer(add_completion=False, help="Comptes de l'assistant web.", no_args_is_help=True)
 
 DataOpt = Annotated[Path | None, typer.Option("--data", help="Dossier des données (défaut : réglage data_dir).")]
+T = TypeVar("T")
 LIVE = "Les assistants en cours le voient d'eux-mêmes, sans redémarrer."
 
 
@@ -34,6 +36,23 @@ def open_database(data: Path | None) -> Database:
         raise typer.Exit(2) from exc
 
 
+def on_database(data: Path | None, action: Callable[[Database], T]) -> tuple[T, str]:
+    """Run ``action`` on the accounts' database; exit 2 saying why when it cannot; return its result and where it ran."""
+    db = open_database(data)
+    try:
+        return action(db), db.where
+    except (UsersFileError, DatabaseError) as exc:
+        typer.echo(f"Erreur : {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+
+
+def no_such_account(name: str) -> typer.Exit:
+    typer.echo(f"Erreur : aucun compte « {name} » (voir « python -m assistant list-users »).", err=True)
+    return typer.Exit(2)
+
+
 @app.command("add-user")
 def add_user(
     name: Annotated[str, typer.Argument(help="Nom de connexion.")],
@@ -47,16 +66,9 @@ def add_user(
     if users_file is not None:
         typer.echo(f"Note : les comptes sont maintenant dans la base de données ; « --file {users_file} » est ignoré.", err=True)
     password = typer.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
-    db = open_database(data)
-    try:
-        write_user(db, name, password, admin)
-    except (UsersFileError, DatabaseError) as exc:
-        typer.echo(f"Erreur : {exc}", err=True)
-        raise typer.Exit(2) from exc
-    finally:
-        db.dispose()
+    _, where = on_database(data, lambda db: write_user(db, name, password, admin))
     typer.echo(
-        f"Utilisateur « {name} » enregistré dans {db.where}{' (administrateur)' if admin else ''}. {LIVE} "
+        f"Utilisateur « {name} » enregistré dans {where}{' (administrateur)' if admin else ''}. {LIVE} "
         "(Un assistant démarré sans aucun compte doit être redémarré pour demander la connexion.)"
     )
 
@@ -64,17 +76,9 @@ def add_user(
 @app.command("remove-user")
 def remove(name: Annotated[str, typer.Argument(help="Nom de connexion.")], data: DataOpt = None) -> None:
     """Supprime un compte ; ses sessions ouvertes se ferment."""
-    db = open_database(data)
-    try:
-        found = remove_user(db, name)
-    except DatabaseError as exc:
-        typer.echo(f"Erreur : {exc}", err=True)
-        raise typer.Exit(2) from exc
-    finally:
-        db.dispose()
+    found, _ = on_database(data, lambda db: remove_user(db, name))
     if not found:
-        typer.echo(f"Erreur : aucun compte « {name} » (voir « python -m assistant list-users »).", err=True)
-        raise typer.Exit(2)
+        raise no_such_account(name)
     typer.echo(f"Compte « {name} » supprimé. {LIVE}")
 
 
@@ -85,33 +89,18 @@ def set_role(
     data: DataOpt = None,
 ) -> None:
     """Donne ou retire le rôle d'administrateur."""
-    db = open_database(data)
-    try:
-        found = set_admin(db, name, admin)
-    except DatabaseError as exc:
-        typer.echo(f"Erreur : {exc}", err=True)
-        raise typer.Exit(2) from exc
-    finally:
-        db.dispose()
+    found, _ = on_database(data, lambda db: set_admin(db, name, admin))
     if not found:
-        typer.echo(f"Erreur : aucun compte « {name} » (voir « python -m assistant list-users »).", err=True)
-        raise typer.Exit(2)
+        raise no_such_account(name)
     typer.echo(f"« {name} » est maintenant {'administrateur' if admin else 'sans accès à la page Admin'}. {LIVE}")
 
 
 @app.command("list-users")
 def list_accounts(data: DataOpt = None) -> None:
     """Liste les comptes, leur rôle, et pourquoi un compte est refusé."""
-    db = open_database(data)
-    try:
-        accounts = list_users(db)
-    except DatabaseError as exc:
-        typer.echo(f"Erreur : {exc}", err=True)
-        raise typer.Exit(2) from exc
-    finally:
-        db.dispose()
+    accounts, where = on_database(data, list_users)
     if not accounts:
-        typer.echo(f"Aucun compte dans {db.where} : l'assistant reste sans connexion, sur cette machine seulement.")
+        typer.echo(f"Aucun compte dans {where} : l'assistant reste sans connexion, sur cette machine seulement.")
     for a in accounts:
         role = "administrateur" if a["admin"] else "personnel"
         typer.echo(f"{a['name']} · {role}" + ("" if a["active"] else f" · REFUSÉ : {a['problem']}"))
@@ -120,14 +109,7 @@ def list_accounts(data: DataOpt = None) -> None:
 @app.command("unlock")
 def unlock(name: Annotated[str, typer.Argument(help="Nom de connexion.")], data: DataOpt = None) -> None:
     """Efface les délais de connexion d'un compte après des essais infructueux (de toutes les adresses)."""
-    db = open_database(data)
-    try:
-        cleared = LoginThrottle(db).unlock(name)
-    except DatabaseError as exc:
-        typer.echo(f"Erreur : {exc}", err=True)
-        raise typer.Exit(2) from exc
-    finally:
-        db.dispose()
+    cleared, _ = on_database(data, lambda db: LoginThrottle(db).unlock(name))
     if cleared:
         typer.echo(f"« {name} » peut se reconnecter tout de suite. {LIVE}")
     else:
