@@ -20,6 +20,8 @@ import logging
 import queue
 import threading
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -301,8 +303,10 @@ def handle(request: Any, emit: Emit) -> tuple[str, object]:
         return ("failed", CRASHED)
 
 
-def read_page_text(data: bytes, page: int, max_chars: int = MAX_PAGE_TEXT) -> str:
-    """The text of one page, characters normalized (ligatures, accents), at most ``max_chars`` (cut with « … »)."""
+@contextmanager
+def _pdf_page(data: bytes, page: int) -> Iterator[Any]:
+    """Page ``page`` (1-based) of a PDF, opened under the PDFium lock and closed after; RenderError when it is
+    absent or PDFium cannot read it."""
     import pypdfium2 as pdfium
 
     with PDFIUM_LOCK:
@@ -314,69 +318,61 @@ def read_page_text(data: bytes, page: int, max_chars: int = MAX_PAGE_TEXT) -> st
             if not 1 <= page <= len(document):
                 raise RenderError(f"page {page} absente : ce document a {len(document)} page(s)")
             pdf_page = document[page - 1]
-            textpage = pdf_page.get_textpage()
             try:
-                count = textpage.count_chars()
-                text = textpage.get_text_range(0, min(count, max_chars))
-                cut = count > max_chars
+                yield pdf_page
             finally:
-                textpage.close()
                 pdf_page.close()
         except pdfium.PdfiumError as exc:
             raise RenderError("page illisible : téléchargez le document pour l'ouvrir") from exc
         finally:
             document.close()
+
+
+def read_page_text(data: bytes, page: int, max_chars: int = MAX_PAGE_TEXT) -> str:
+    """The text of one page, characters normalized (ligatures, accents), at most ``max_chars`` (cut with « … »)."""
+    with _pdf_page(data, page) as pdf_page:
+        textpage = pdf_page.get_textpage()
+        try:
+            count = textpage.count_chars()
+            text = textpage.get_text_range(0, min(count, max_chars))
+            cut = count > max_chars
+        finally:
+            textpage.close()
     text = normalize_layout(normalize_characters(text))
     return text + " …" if cut else text
 
 
 def draw_page(data: bytes, page: int, quote: str = "", max_side: int = MAX_SIDE, max_objects: int = MAX_OBJECTS) -> RenderedPage:
     """Draw page ``page`` (1-based) of a PDF as PNG, with ``quote`` highlighted where it is printed (in this process)."""
-    import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
     from PIL import Image, ImageDraw
 
-    with PDFIUM_LOCK:
-        try:
-            document = open_pdf(data)
-        except LoadError as exc:
-            raise RenderError(str(exc)) from exc
-        try:
-            if not 1 <= page <= len(document):
-                raise RenderError(f"page {page} absente : ce document a {len(document)} page(s)")
-            pdf_page = document[page - 1]
+    with _pdf_page(data, page) as pdf_page:
+        left, bottom, right, top = pdf_page.get_bbox()  # the visible box, inherited boxes included
+        width_pt, height_pt = right - left, top - bottom
+        if width_pt <= 0 or height_pt <= 0:
+            raise RenderError("page sans dimensions : le document est sans doute corrompu")
+        if pdfium_c.FPDFPage_CountObjects(pdf_page) > max_objects:
+            raise RenderError("page trop complexe pour être affichée : téléchargez le document pour l'ouvrir")
+        scale = min(MAX_SCALE, max_side / max(width_pt, height_pt))
+        rectangles: list[tuple[float, float, float, float]] = []
+        found = False
+        if quote.strip():
+            textpage = pdf_page.get_textpage()
             try:
-                left, bottom, right, top = pdf_page.get_bbox()  # the visible box, inherited boxes included
-                width_pt, height_pt = right - left, top - bottom
-                if width_pt <= 0 or height_pt <= 0:
-                    raise RenderError("page sans dimensions : le document est sans doute corrompu")
-                if pdfium_c.FPDFPage_CountObjects(pdf_page) > max_objects:
-                    raise RenderError("page trop complexe pour être affichée : téléchargez le document pour l'ouvrir")
-                scale = min(MAX_SCALE, max_side / max(width_pt, height_pt))
-                rectangles: list[tuple[float, float, float, float]] = []
-                found = False
-                if quote.strip():
-                    textpage = pdf_page.get_textpage()
-                    try:
-                        count = textpage.count_chars()
-                        chars = [chr(pdfium_c.FPDFText_GetUnicode(textpage, i)) for i in range(count)]
-                        span = _find_quote(chars, quote)
-                        if span is not None:
-                            found = True
-                            first, last = span
-                            for r in range(textpage.count_rects(first, last - first + 1)):
-                                rectangles.append(textpage.get_rect(r))
-                    finally:
-                        textpage.close()
-                bitmap = pdf_page.render(scale=scale, rotation=0)
-                image = bitmap.to_pil().convert("RGBA")
-                bitmap.close()
+                count = textpage.count_chars()
+                chars = [chr(pdfium_c.FPDFText_GetUnicode(textpage, i)) for i in range(count)]
+                span = _find_quote(chars, quote)
+                if span is not None:
+                    found = True
+                    first, last = span
+                    for r in range(textpage.count_rects(first, last - first + 1)):
+                        rectangles.append(textpage.get_rect(r))
             finally:
-                pdf_page.close()
-        except pdfium.PdfiumError as exc:
-            raise RenderError("page illisible : téléchargez le document pour l'ouvrir") from exc
-        finally:
-            document.close()
+                textpage.close()
+        bitmap = pdf_page.render(scale=scale, rotation=0)
+        image = bitmap.to_pil().convert("RGBA")
+        bitmap.close()
 
     boxes = []
     for r_left, r_bottom, r_right, r_top in rectangles:
