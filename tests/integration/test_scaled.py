@@ -137,13 +137,17 @@ def test_two_copies_share_the_index_the_records_and_the_rebuild_lock(
         rebuilt = time.monotonic()
 
         # copy 2 answers from it within seconds, without restart
+        # (measured to the start of the question that found it: how long the model then writes is the benchmarks'
+        # business, and on a loaded machine one answer alone takes more than the 10 s allowed here)
         answer: dict = {}  # type: ignore[type-arg]
-        while time.monotonic() - rebuilt < 30:
+        asked = rebuilt
+        while time.monotonic() - rebuilt < 60:
+            asked = time.monotonic()
             answer = staff_two.predict(QUESTION, [], api_name="/ask")
             if any(p["source"] == "lotus.txt" for p in answer["passages"]):
                 break
             time.sleep(0.5)
-        seen_after = time.monotonic() - rebuilt
+        seen_after = asked - rebuilt
         if not any(p["source"] == "lotus.txt" for p in answer["passages"]):
             # say what copy 2 knew, so that a failure here can be understood from CI's output alone
             log_tail = two.log.read_text(errors="replace")[-4000:]
