@@ -140,7 +140,8 @@ class Settings(IndexSettings):
         1024,
         gt=0,
         description="Largest body of a question or any other call of the page or the API, in KB (uploads have their own "
-        "limit; the login form 16 KB). Larger ones are refused before they are read.",
+        "limit; the login form 16 KB; without accounts at least 8 MB, for the conversations the browser keeps). Larger "
+        "ones are refused before they are read.",
     )
     open_without_login: bool = Field(
         False,

@@ -36,6 +36,7 @@ from web.service import WebService
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "coop_session"
+BROWSER_STORAGE_BYTES = 8 * 1024 * 1024  # more than a browser's local storage holds for one site
 SESSION_CHECK_THREADS = 8
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
@@ -146,6 +147,8 @@ class SecurityMiddleware:
         self.sessions = SessionScope(secrets.token_bytes(32))
         settings = service.settings
         self.json_bytes = int(settings.max_request_kb * 1024)
+        if not service.login_required:  # the page sends the conversations the browser keeps (localStorage: ~5 MB)
+            self.json_bytes = max(self.json_bytes, BROWSER_STORAGE_BYTES)
         # the admins' form sends up to max_upload_files files of max_upload_mb each, plus the multipart framing
         self.upload_bytes = int(settings.max_upload_mb * 1_000_000 * settings.max_upload_files) + 64 * 1024
         self._limiter: anyio.CapacityLimiter | None = None  # our own threads: never waiting behind Gradio's
