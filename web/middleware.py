@@ -172,28 +172,30 @@ class SecurityMiddleware:
         if declared and (not declared.isdigit() or int(declared) > limit):
             await self._send_with_headers(too_large(limit), scope, receive, send)
             return
-        if user is not None and route.session:
+        if user is not None and route.session in ("query", "path"):
             scope = dict(scope)
             if route.session == "query":
                 scope["query_string"] = self.sessions.in_query(user, scope.get("query_string", b""))
-            elif route.session == "path":
+            else:
                 path = _path(scope)
                 match = route.pattern.match(path)
                 if match is not None:
                     scope["path"] = self.sessions.in_path(user, path, match)
                     scope["raw_path"] = scope["path"].encode()
-            elif route.session == "body":
-                try:
-                    body = await self._read_body(receive, limit)
-                except BodyTooLarge:
-                    await self._send_with_headers(too_large(limit), scope, receive, send)
-                    return
+        if route.body in ("json", "form"):  # small bodies: read here, whole and bounded, before anything parses them
+            try:
+                body = await self._read_body(receive, limit)
+            except BodyTooLarge:
+                await self._send_with_headers(too_large(limit), scope, receive, send)
+                return
+            if user is not None and route.session == "body":
                 body = self.sessions.in_body(user, body)
-                scope["headers"] = [(k, v) for k, v in scope.get("headers", []) if k != b"content-length"] + [
-                    (b"content-length", str(len(body)).encode())
-                ]
-                receive = _replay(body, receive)
-        if route.session != "body":
+            scope = dict(scope)
+            scope["headers"] = [(k, v) for k, v in scope.get("headers", []) if k != b"content-length"] + [
+                (b"content-length", str(len(body)).encode())
+            ]
+            receive = _replay(body, receive)
+        else:  # uploads stream through, stopped at the limit (a body without Content-Length, or longer than it said)
             receive = _counted(receive, limit)
         try:
             await self._send_with_headers(self.app, scope, receive, send, limit)

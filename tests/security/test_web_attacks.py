@@ -265,6 +265,13 @@ def test_without_accounts_requests_passed_on_by_a_proxy_are_refused(local_app: R
         response = httpx.get(url, headers=headers, timeout=10)
         assert response.status_code == 403 and "localhost" in response.text, headers
     assert httpx.get(f"{url}config", headers={"origin": "http://intranet.example"}, timeout=10).status_code == 403
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives, without accounts too
+        for _ in range(10):
+            yield b"x" * (1 << 20)
+
+    big = httpx.post(f"{url}gradio_api/queue/join", content=chunks(), headers={"content-type": "application/json"}, timeout=60)
+    assert big.status_code == 413
     # nginx's plain « proxy_pass http://127.0.0.1:PORT » keeps a local Host and speaks HTTP/1.0
     parsed = urlparse(url)
     with socket.create_connection((parsed.hostname, parsed.port), timeout=10) as raw:
