@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from assistant.citations import CheckedSentence, Citation
+from assistant.context import Excerpt
 from assistant.relevance import Relevance
 from assistant.retrieval import Passage
 
@@ -56,6 +57,7 @@ class Answer:
     draft: str = ""  # what the model wrote, before checking
     relevance: Relevance | None = None  # how well what it cites addresses the question
     second_draft: str | None = None  # written from the whole passages after the first failed the checks (None: no reread)
+    read: list[Excerpt] = field(default_factory=list)  # what the model read of each passage for the draft checked last
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -168,7 +168,9 @@ class Assistant:
         timings["sources"] = time.perf_counter() - started
         yield Retrieved(list(passages), standalone, language, timings["sources"])
 
-        def finish(verdict: Verdict, tokens: int | None = None, draft: str = "", second: str | None = None) -> Answer:
+        def finish(
+            verdict: Verdict, tokens: int | None = None, draft: str = "", second: str | None = None, read: Sequence[Excerpt] = ()
+        ) -> Answer:
             timings["total"] = time.perf_counter() - started
             timings.setdefault("first_token", timings["total"])
             return Answer(
@@ -188,6 +190,7 @@ class Assistant:
                 draft=draft,
                 relevance=verdict.relevance,
                 second_draft=second,
+                read=list(read),
             )
 
         if not passages or retrieval.best_dense < self.abstain_below:
@@ -204,14 +207,15 @@ class Assistant:
         raw = yield from self._draft(messages, cancel, started, timings, "first_token")
         verdict = self.verify(raw, standalone, passages, language, history or [])
         if not (verdict.reason == "unsupported" and self.reread_whole and _shortened(excerpts, passages)):
-            yield finish(verdict, self._count_tokens(messages), raw)
+            yield finish(verdict, self._count_tokens(messages), raw, read=excerpts)
             return
         timings["reread"] = time.perf_counter() - started
         yield Rereading([c.text for c in verdict.sentences if c.claims and not c.supported])
-        whole = self._messages(asked, ContextSelector(0).select(asked, passages, language), language)
+        whole_excerpts = ContextSelector(0).select(asked, passages, language)
+        whole = self._messages(asked, whole_excerpts, language)
         second = yield from self._draft(whole, cancel, started, timings, "reread_first_token")
         verdict = self.verify(second, standalone, passages, language, history or [])
-        yield finish(verdict, self._count_tokens(whole), raw, second)
+        yield finish(verdict, self._count_tokens(whole), raw, second, whole_excerpts)
 
     def _draft(
         self, messages: list[Message], cancel: threading.Event | None, started: float, timings: dict[str, float], mark: str

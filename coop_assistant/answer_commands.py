@@ -195,19 +195,38 @@ def evaluate(
             help="all, tune (la moitié sur laquelle on règle) ou test (la moitié qui sert aux seuils et aux chiffres publiés).",
         ),
     ] = "all",
+    context: Annotated[
+        str,
+        typer.Option(
+            "--context",
+            help="retrieved (les passages trouvés, comme en service), gold (les passages de la preuve seuls, entiers : "
+            "la borne du modèle) ou gold-first (le passage de la preuve en tête des passages trouvés).",
+        ),
+    ] = "retrieved",
 ) -> None:
     """Évalue l'assistant sur un jeu de questions de référence ; écrit results.json, report.md, metrics.png."""
     from assistant.evaluation.evaluate import check_thresholds, metrics_table, now, run_questions, score, write_report
 
     if split not in ("all", "tune", "test"):
         raise fail(f"--split {split} : all, tune ou test.")
+    if context not in ("retrieved", "gold", "gold-first"):
+        raise fail(f"--context {context} : retrieved, gold ou gold-first.")
+    if context != "retrieved" and (replay is not None or retrieval_only):
+        raise fail(f"--context {context} fait écrire le modèle : il ne se combine ni avec --replay ni avec --retrieval-only.")
 
     thresholds = parse_thresholds(fail_under or [])
     thresholds.setdefault("errors", 0)  # a question that raised an error fails the run unless allowed explicitly
     golden, malformed = _questions(questions, keep_going, split, limit)
     settings = build_settings(data, backend)
     retriever = build_retriever(settings, open_index(settings))
-    assistant, label = _answerer(settings, retriever, backend, replay, retrieval_only)
+    if context == "retrieved":
+        assistant, label = _answerer(settings, retriever, backend, replay, retrieval_only)
+    else:
+        from assistant.evaluation.oracle import OracleAnswerer, OracleRetriever
+
+        oracle = OracleRetriever(retriever, context)  # type: ignore[arg-type]
+        assistant = OracleAnswerer(open_assistant(settings, oracle, backend), oracle, golden)  # type: ignore[arg-type]
+        label = f"{assistant.assistant.backend.label} (contexte : {context})"
 
     def rewrite(q: str, history: list[dict[str, str]]) -> str:
         previous = [t["content"] for t in history if t["role"] == "user"]
@@ -234,6 +253,7 @@ def evaluate(
         "when": now(),
         "backend": label,
         "replay": str(replay) if replay is not None else None,
+        "context": context,
         "seconds": round(time.perf_counter() - started, 1),
         "malformed_lines": malformed,
         "settings": {

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.answer import Answer
+from assistant.evaluation.attribution import Loss, attribute, loss_counts, losses_markdown
 from assistant.evaluation.golden import (
     GoldenQuestion,
     answer_matches,
@@ -58,6 +59,11 @@ class QuestionResult:
     answer: Answer | None = None
     error: str = ""
 
+    @property
+    def loss(self) -> Loss | None:
+        """The stage that lost this question (None: answered right, or retrieval only)."""
+        return attribute(self.question, self.first_support, self.answer, self.error)
+
     def to_json(self) -> dict[str, Any]:
         q = self.question
         out: dict[str, Any] = {
@@ -86,9 +92,13 @@ class QuestionResult:
                 passages=[p.rank for p in a.passages],
                 timings={k: round(v, 3) for k, v in a.timings.items()},
                 prompt_tokens=a.prompt_tokens,
+                read=[{"rank": e.rank, "text": e.text, "supports": supports(e.text, q.evidence)} for e in a.read],
             )
         if self.error:
             out.update(error=self.error, correct=False, abstained=False)
+        if self.answer is not None or self.error:
+            loss = self.loss
+            out["loss"] = loss.to_json() if loss is not None else None
         return out
 
 
@@ -138,6 +148,7 @@ def score(results: Sequence[QuestionResult], with_answers: bool) -> dict[str, An
     metrics["latency_first_token_p95"] = percentile(first, 0.95)
     metrics["latency_total_p50"] = percentile(total, 0.5)
     metrics["latency_total_p95"] = percentile(total, 0.95)
+    metrics["losses"] = loss_counts([(r.question, r.loss) for r in results])
     return metrics
 
 
@@ -253,6 +264,15 @@ def write_report(
         "",
         metrics_table(columns),
         "",
+    ]
+    if "losses" in metrics:
+        lines += [
+            "## Où les réponses se perdent",
+            "",
+            losses_markdown(metrics["losses"], metrics["answerable"], metrics["questions"] - metrics["answerable"]),
+            "",
+        ]
+    lines += [
         "## Échecs",
         "",
     ]
@@ -274,6 +294,8 @@ def write_report(
                 problems.append("mauvaise langue")
         if r.error:
             problems.append(f"erreur : {r.error}")
+        if problems and r.loss is not None:
+            problems.append(f"perdue à l'étape **{r.loss.stage}** : {r.loss.detail}")
         if not problems:
             continue
         failures += 1
