@@ -37,6 +37,7 @@ class FeedbackRecord:
     reason: str
     comment: str
     liked: bool | None
+    diagnosis: str = ""  # where an unanswered question was lost (retrieval score, which check refused)
 
 
 def _record(row: Any) -> FeedbackRecord:
@@ -63,6 +64,7 @@ class FeedbackRecords:
         reason: str,
         comment: str,
         liked: bool | None,
+        diagnosis: str = "",
     ) -> str:
         """Keep a new record, stamped now; its new id."""
         row_id = uuid.uuid4().hex
@@ -81,6 +83,7 @@ class FeedbackRecords:
                     reason=reason,
                     comment=comment,
                     liked=liked,
+                    diagnosis=diagnosis,
                 )
             )
         return row_id

@@ -72,6 +72,7 @@ feedback = Table(
     Column("reason", String(40), nullable=False),
     Column("comment", Text, nullable=False),
     Column("liked", Boolean(create_constraint=True, name="liked_bool"), nullable=True),
+    Column("diagnosis", Text, nullable=False, server_default=""),  # where an unanswered question was lost, for the admins
     Index("ix_feedback_at", "at"),
 )
 

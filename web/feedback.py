@@ -83,6 +83,7 @@ def _shape(record: FeedbackRecord) -> dict[str, Any]:
         "passages": list(record.passages or []),
         "citations": list(record.citations or []),
         "reason": record.reason,
+        "diagnosis": record.diagnosis,
         "comment": record.comment,
         "liked": record.liked,
     }
@@ -96,8 +97,9 @@ class FeedbackLog:
         self.clock = clock
         self.records = FeedbackRecords(db, lambda: self.clock())  # stamped in the transaction, by this clock even when replaced
 
-    def record_answer(self, answer: Answer, user: str | None = None) -> str | None:
-        """Keep the questions the documents could not answer, for the admins; the new row's id (None when it answered)."""
+    def record_answer(self, answer: Answer, user: str | None = None, diagnosis: str = "") -> str | None:
+        """Keep the questions the documents could not answer, for the admins, with where each was lost
+        (``diagnosis``); the new row's id (None when it answered)."""
         if not answer.abstained:
             return None
         return self.records.add(
@@ -111,6 +113,7 @@ class FeedbackLog:
             reason=answer.reason,
             comment="",
             liked=None,
+            diagnosis=diagnosis[:MAX_ANSWER],
         )
 
     def record_feedback(

@@ -19,6 +19,7 @@ from typing import Any
 
 from assistant.answer import Answer, Rereading, Retrieved
 from assistant.config import Settings
+from assistant.diagnosis import diagnose
 from assistant.model_queue import Waiting
 from assistant.pipeline import Assistant
 from assistant.retrieval import EmptyIndexError
@@ -235,7 +236,7 @@ class WebService:
                     self._cancels.pop(key, None)
 
     def _record(self, answer: Answer, user: str | None, conversation: Conversation | None) -> Recorded:
-        self.feedback.record_answer(answer, user)
+        self.feedback.record_answer(answer, user, diagnose(answer, self.assistant.abstain_below))
         turn = turn_from_answer(answer)
         if conversation is None:
             return Recorded(answer, turn, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,11 +10,13 @@ import pytest
 from assistant.answer import Answer, Reason
 from assistant.citations import CheckedSentence
 from assistant.context import Excerpt
+from assistant.diagnosis import diagnose
 from assistant.evaluation.attribution import attribute
 from assistant.evaluation.evaluate import QuestionResult, score, write_report
 from assistant.evaluation.golden import GoldenQuestion
 from assistant.evaluation.oracle import OracleAnswerer, OracleRetriever
 from assistant.pipeline import Assistant
+from assistant.relevance import Relevance
 from assistant.retrieval import Passage, Retriever
 from index.state import IndexState
 from index.store import Store
@@ -184,3 +187,18 @@ def test_the_oracle_hands_the_model_the_evidence_passages(retriever: Retriever, 
     assert oracle.found == 0 and [p.chunk_id for p in usual.passages] == [
         p.chunk_id for p in retriever.retrieve("Qui finance le programme ?", assistant.top_k).passages
     ]
+
+
+def test_the_admins_are_told_where_an_unanswered_question_was_lost() -> None:
+    weak = diagnose(answer(REFUSAL, reason="weak-retrieval"), 0.75)
+    assert weak.startswith("Recherche :") and "0.60" in weak and "0.75" in weak
+    refused = diagnose(answer(REFUSAL, draft=REFUSAL, reason="model-refusal"), 0.4)
+    assert refused.startswith("Rédaction :") and "Brouillon refusé" not in refused
+    flagged = CheckedSentence("Il a été ratifié en 1994.", (), False, True)
+    unsupported = diagnose(answer(REFUSAL, draft="Ratifié en 1994 [1].", reason="unsupported", sentences=(flagged,)), 0.4)
+    assert unsupported.startswith("Vérification des citations") and "ratifié en 1994" in unsupported
+    assert unsupported.endswith("Brouillon refusé : « Ratifié en 1994 [1]. »")
+    relevance = Relevance(coverage=0.2, document_coverage=0.2, similarity=0.3, missing=("Hanoï",), cross_language=False)
+    off = diagnose(dataclasses.replace(answer(REFUSAL, draft="x", reason="off-topic"), relevance=relevance), 0.4)
+    assert off.startswith("Vérification de pertinence") and "couverture 0.20" in off and "Hanoï" in off
+    assert diagnose(answer(draft="Il a été signé en 1993 [1]."), 0.4) == ""

@@ -17,6 +17,7 @@ from index.sync import Indexer
 from tests.fakes import HashEmbedder, ScriptedBackend
 from web import handlers as h
 from web.feedback import FeedbackLog
+from web.render.admin import problem_detail_markdown
 from web.service import WebService
 
 QUESTION = "En quelle année l'Accord intergouvernemental de coopération médicale Vietnam–France a-t-il été signé ?"
@@ -92,6 +93,9 @@ def test_abstentions_and_comments_are_problems_newest_first_and_likes_are_not(se
     assert abstention["reason"] and abstention["question"] == "Quelle est la capitale de l'Australie ?"
     assert abstention["passages"] and all(set(p) == PASSAGE_KEYS for p in abstention["passages"])
     assert abstention["user"] == "alice" and len({r["id"] for r in rows}) == 2
+    assert abstention["diagnosis"].startswith(("Recherche :", "Rédaction :", "Vérification")), abstention["diagnosis"]
+    assert f"**Où la question s'est perdue** : {abstention['diagnosis'].split(' ')[0]}" in problem_detail_markdown(abstention)
+    assert not comment["diagnosis"], "only an abstention says where it was lost"
     assert service.problems(limit=1) == rows[:1]
 
 

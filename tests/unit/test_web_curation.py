@@ -35,6 +35,7 @@ ROW_KEYS = {
     "passages",
     "citations",
     "reason",
+    "diagnosis",
     "comment",
     "liked",
 }

@@ -81,6 +81,8 @@ def problem_detail_markdown(row: Mapping[str, Any], curated_id: str | None = Non
         lines += ["", f"**Question comprise** (après réécriture) : {plain_markdown(str(row['standalone']))}"]
     answer = str(row.get("answer") or "")
     lines += ["", "**Réponse donnée** :", "", blockquote(plain_markdown(answer)) if answer.strip() else "_(non enregistrée)_"]
+    if row.get("diagnosis"):
+        lines += ["", f"**Où la question s'est perdue** : {plain_markdown(str(row['diagnosis']))}"]
     if row.get("comment"):
         lines += ["", f"**Commentaire** : « {plain_markdown(str(row['comment']))} »"]
     if curated_id:
