@@ -102,9 +102,15 @@ class ContextSelector:
         # one before), then any other sentence that matches the question, with its neighbours.
         anchors = [max(range(len(s)), key=lambda j, i=i: (priority[(i, j)], -j)) for i, s in enumerate(spans)]  # type: ignore[misc]
         best = max(priority[(i, j)] for i, j in enumerate(anchors))
-        strong = [i for i, j in enumerate(anchors) if priority[(i, j)] >= self.anchor_share * best]
+        # the passage retrieval put first is never left out, even when it words the answer otherwise
+        # ("conçue en trois phases" for "en combien d'étapes"): its best sentence and the next one are kept
+        first = max(range(len(passages)), key=lambda i: (passages[i].score, -i))
+        strong = [i for i, j in enumerate(anchors) if priority[(i, j)] >= self.anchor_share * best or i == first]
         for i in strong:
             keep(i, anchors[i], force=True)
+        if priority[(first, anchors[first])] < self.anchor_share * best:
+            for n in self._neighbours(passages[first].text, spans[first], anchors[first])[:1]:
+                keep(first, n, force=True)
         around = [
             (priority[(i, anchors[i])], k, i, n)
             for i in strong
@@ -149,13 +155,19 @@ ANSWER_TYPE = 0.25  # bonus of a sentence holding what the question asks for (a 
 _NUMBER = re.compile(r"\d")
 _DATE = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({'|'.join(FRENCH_MONTHS)})\b", re.IGNORECASE)
 _ASKS_NUMBER = re.compile(
-    r"\b(combien|quel nombre|quelle part|quelle proportion|quel montant|how many|how much|what share)\b", re.I
+    r"\b(combien|quel nombre|quelle part|quelle proportion|quel montant|quel [âa]ge|quelle dur[ée]e|"
+    r"how many|how much|how long|how old|what share)\b",
+    re.I,
 )
 _ASKS_DATE = re.compile(r"\b(quand|en quelle ann[ée]e|quelle date|depuis quand|when|what year|which year)\b", re.I)
 
 
 def _asks_for(question: str) -> re.Pattern[str] | None:
-    """What the answer must hold: a number, a date, or nothing in particular."""
+    """What the answer must hold: a number (an age, a length of time too), a date, or nothing in particular.
+
+    Digits only: counting written numbers and words like "millions" as well (as the no-figure check
+    does) favoured the wrong sentences of English questions on the tuning halves.
+    """
     if _ASKS_NUMBER.search(question):
         return _NUMBER
     if _ASKS_DATE.search(question):

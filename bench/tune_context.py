@@ -114,7 +114,7 @@ def main() -> None:
             "load_average_after": load_average(),
             "split": args.split,
             "questions": len(questions),
-            "meaning": args.meaning,
+            "questions_file": args.questions,
             "rows": rows,
         },
     )

@@ -89,3 +89,23 @@ def test_an_english_question_reads_the_best_passages_first() -> None:
     passages = [passage(1, ACCORD, 1.0), passage(2, OTHER, 0.6)]
     excerpts = ContextSelector(budget=200).select("Who funds the visits?", passages, "en")
     assert excerpts[0].rank == 1 and excerpts[0].text.startswith("La coopération franco-vietnamienne")
+
+
+def test_the_passage_retrieval_put_first_is_read_even_when_it_words_the_answer_otherwise() -> None:
+    # "combien d'étapes" answered by "en trois phases": no word of the question in the first passage,
+    # which retrieval still found best; the others share words with the question and would fill the budget
+    first = passage(1, "Le ministère prépare une feuille de route. Cette proposition, conçue en trois phases, vise 2030.", 1.0)
+    words = "Le projet ministériel vise des prestations médicales élémentaires sans frais pour tous."
+    others = [passage(r, f"{words} Détail {r} du projet ministériel et des prestations médicales.", 0.9) for r in (2, 3)]
+    question = "En combien d'étapes est découpé le projet ministériel de prestations médicales sans frais ?"
+    read = {e.rank: e.text for e in ContextSelector(budget=150).select(question, [first, *others])}
+    assert 1 in read and "trois phases" in read[1]
+    assert 1 not in {e.rank for e in ContextSelector(budget=150).select(question, [passage(1, first.text, 0.5), *others])}, (
+        "a passage ranked below the others is still left out when nothing in it matches"
+    )
+
+
+def test_an_age_or_a_length_of_time_is_a_number_to_look_for() -> None:
+    text = "The operation took place in Xiamen. The operation lasted 20 minutes. The operation was a success."
+    [excerpt] = ContextSelector(budget=30, neighbours=0).select("How long did the operation last?", [passage(1, text)], "en")
+    assert "20 minutes" in excerpt.text
