@@ -125,13 +125,35 @@ def _segmenter() -> Any:
     return segmenter
 
 
+def _segments(line: str) -> list[str]:
+    """pySBD's sentences of one line, with a period followed by a letter kept inside its word.
+
+    pySBD ends a sentence at the dot of "~/.dput.cf", "./configure" or ".gitignore": the checker then
+    read half a file name, and the answer got its citation marker in the middle of the path
+    ("~/ [1]. dput.cf"). A sentence ends at a period only when a space (or the line's end) follows it.
+    """
+    out: list[str] = []
+    position = end = 0
+    for part in _segmenter().segment(line):
+        start = line.find(part, position)
+        if start < 0:  # not the line's own text: leave it as pySBD gave it
+            out.append(part)
+            continue
+        if out and start == end and line[end - 1 : end] == "." and (part[:1].isalnum() or part[:1] in "/\\_~-"):
+            out[-1] += part
+        else:
+            out.append(part)
+        position = end = start + len(part)
+    return out
+
+
 @text_cache
 def _split_cached(text: str) -> tuple[str, ...]:
     out = []
     for line in _LINE.split(text):  # a line break ends a sentence: list items, slide lines, titles
         if not re.search(r"\w", line):
             continue
-        for part in _segmenter().segment(line):
+        for part in _segments(line):
             part = part.strip().strip(_LINE_MARKS).strip()
             if part and re.search(r"\w", part):
                 out.append(part)

@@ -109,3 +109,14 @@ def test_an_age_or_a_length_of_time_is_a_number_to_look_for() -> None:
     text = "The operation took place in Xiamen. The operation lasted 20 minutes. The operation was a success."
     [excerpt] = ContextSelector(budget=30, neighbours=0).select("How long did the operation last?", [passage(1, text)], "en")
     assert "20 minutes" in excerpt.text
+
+
+def test_a_file_name_with_dots_stays_in_its_sentence() -> None:
+    # the checker read "~/." as a sentence, and the citation marker went into the path: "~/ [1]. dput.cf"
+    text = "Il utilise /etc/dput et ~/.dput.cf pour sa configuration. Lancez ./configure puis make. Voir .gitignore ici."
+    assert split_sentences(text) == [
+        "Il utilise /etc/dput et ~/.dput.cf pour sa configuration.",
+        "Lancez ./configure puis make.",
+        "Voir .gitignore ici.",
+    ]
+    assert [text[a:b] for a, b in sentence_spans(text)] == split_sentences(text)
