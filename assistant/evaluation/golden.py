@@ -149,3 +149,8 @@ def retrieval_metrics(ranks: Sequence[int | None]) -> dict[str, float]:
     out = {f"hit@{k}": sum(1 for r in ranks if r is not None and r <= k) / n for k in (1, 3, 5)}
     out["mrr@10"] = sum(1 / r for r in ranks if r is not None and r <= 10) / n
     return out
+
+
+def asked_key(question: str, history: Sequence[dict[str, str]]) -> str:
+    """One question as asked (with the conversation before it): how a run's record or a golden line is found again."""
+    return json.dumps([question, [[t["role"], t["content"]] for t in history]], ensure_ascii=False)

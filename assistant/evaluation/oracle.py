@@ -15,7 +15,6 @@ passages: abstention is still measured on the ordinary path.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -23,7 +22,8 @@ import numpy as np
 
 from assistant.answer import Answer
 from assistant.context import ContextSelector
-from assistant.evaluation.golden import GoldenQuestion, supports
+from assistant.evaluation.evaluate import history_of
+from assistant.evaluation.golden import GoldenQuestion, asked_key, supports
 from assistant.pipeline import Assistant
 from assistant.retrieval import Passage, Retrieval, Retriever
 
@@ -95,10 +95,6 @@ class OracleRetriever:
         ]
 
 
-def _key(question: str, history: Sequence[dict[str, str]]) -> str:
-    return json.dumps([question, [[t["role"], t["content"]] for t in history]], ensure_ascii=False)
-
-
 class OracleAnswerer:
     """Answers each golden question from its evidence passages (an assistant built over an ``OracleRetriever``)."""
 
@@ -107,15 +103,11 @@ class OracleAnswerer:
         self.oracle = oracle
         self.whole = ContextSelector(0)
         self.usual = assistant.context
-        self.evidence = {
-            _key(q.question, [{"role": t.role, "content": t.content} for t in q.history]): q.evidence
-            for q in questions
-            if q.answerable
-        }
+        self.evidence = {asked_key(q.question, history_of(q)): q.evidence for q in questions if q.answerable}
 
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None) -> Answer:
         history = list(history or [])
-        evidence = self.evidence.get(_key(question, history), ())
+        evidence = self.evidence.get(asked_key(question, history), ())
         self.oracle.evidence = evidence
         # "gold" reads its passages whole; the usual passages (no passage holds the evidence) are read as usual
         held = bool(evidence) and any(supports(c.text, evidence) for c in self.oracle.snapshot().chunks)

@@ -18,6 +18,7 @@ from typing import Any
 from assistant.answer import Answer
 from assistant.backends import Message
 from assistant.errors import AnsweringError
+from assistant.evaluation.golden import asked_key
 from assistant.pipeline import Assistant
 
 
@@ -39,10 +40,6 @@ class ReplayBackend:
             yield self.queue.pop(0)
 
 
-def _key(question: str, history: Sequence[dict[str, str]]) -> str:
-    return json.dumps([question, [[t["role"], t["content"]] for t in history]], ensure_ascii=False)
-
-
 class ReplayAnswerer:
     """Answers each golden question with the draft its recorded run kept, checked by this version's code."""
 
@@ -53,11 +50,11 @@ class ReplayAnswerer:
             raise ReplayError(f"Impossible de relire {results} : {exc}. Donnez le results.json d'une évaluation.") from exc
         self.assistant = assistant
         self.backend = backend
-        self.recorded: dict[str, dict[str, Any]] = {_key(r["question"], r.get("history", [])): r for r in recorded}
+        self.recorded: dict[str, dict[str, Any]] = {asked_key(r["question"], r.get("history", [])): r for r in recorded}
 
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None) -> Answer:
         history = list(history or [])
-        record = self.recorded.get(_key(question, history))
+        record = self.recorded.get(asked_key(question, history))
         if record is None or "draft" not in record:
             raise ReplayError(f"La question « {question} » n'a pas de brouillon enregistré dans ce results.json.")
         self.backend.queue = []
