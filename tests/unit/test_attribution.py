@@ -202,3 +202,19 @@ def test_the_admins_are_told_where_an_unanswered_question_was_lost() -> None:
     off = diagnose(dataclasses.replace(answer(REFUSAL, draft="x", reason="off-topic"), relevance=relevance), 0.4)
     assert off.startswith("Vérification de pertinence") and "couverture 0.20" in off and "Hanoï" in off
     assert diagnose(answer(draft="Il a été signé en 1993 [1]."), 0.4) == ""
+
+
+def test_the_oracle_modes_are_refused_where_the_model_does_not_write(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from coop_assistant.cli import app
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "a", "lang": "fr", "answerable": false, "question": "Quoi ?"}\n', encoding="utf-8")
+    runner = CliRunner()
+    base = ["eval", "--questions", str(questions), "--data", str(tmp_path / "data")]
+    unknown = runner.invoke(app, [*base, "--context", "golden"])
+    assert unknown.exit_code == 2 and "retrieved, gold ou gold-first" in unknown.output
+    replayed = runner.invoke(app, [*base, "--context", "gold", "--replay", str(tmp_path / "results.json")])
+    assert replayed.exit_code == 2 and "ni avec --replay ni avec --retrieval-only" in replayed.output
+    assert not (tmp_path / "data").exists(), "refused before anything was opened"
