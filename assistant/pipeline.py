@@ -18,10 +18,10 @@ from assistant.errors import AnsweringError
 from assistant.facts import Similarity, gives_figure, numbers_in
 from assistant.model_queue import ModelQueue, Waiting
 from assistant.prompts import LANGUAGE_INSTRUCTIONS, REFUSALS, Prompts, fixed_start, load_prompts, passage_lines
-from assistant.refusals import is_refusal
+from assistant.refusals import is_refusal, opens_with_refusal
 from assistant.relevance import Corpus, Relevance, RelevanceRule, assess
 from assistant.retrieval import Passage, Retriever
-from assistant.text import asks_for_figure, detect_language, normalize, sentence_spans, split_sentences, tokenize
+from assistant.text import asks_for_figure, detect_language, normalize, sentence_spans, tokenize
 from index.embeddings import Embedder
 
 log = logging.getLogger(__name__)
@@ -248,8 +248,7 @@ class Assistant:
         """
         previous = [t["content"] for t in history if t.get("role") == "user" and t.get("content")]
         focus = question.removesuffix(f" ({previous[-1]})") if previous else question
-        first = next(iter(split_sentences(draft)), draft)
-        if not draft or is_refusal(first):
+        if not draft or opens_with_refusal(draft):
             return self.abstain(language, "model-refusal")
         corpus = self.corpus()
         checked, citations = cite(draft, passages, self.similarity, question, corpus.documents)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from assistant.prompts import REFUSALS
-from assistant.text import normalize
+from assistant.text import normalize, split_sentences
 
 _SOURCES_FR = r"(?:documents?|passages?|textes?|extraits?|sources?|contexte|informations? fournies?)"
 _SOURCES_EN = r"(?:documents?|passages?|texts?|excerpts?|sources?|context|information provided)"
@@ -32,3 +32,8 @@ _REFUSALS = re.compile(
 def is_refusal(sentence: str) -> bool:
     """Whether the model said the documents do not answer (not merely a negative fact: "l'accord ne contient pas...")."""
     return _REFUSALS.search(normalize(sentence)) is not None
+
+
+def opens_with_refusal(draft: str) -> bool:
+    """Whether a draft is a refusal: its first sentence says the documents do not answer."""
+    return is_refusal(next(iter(split_sentences(draft)), draft))

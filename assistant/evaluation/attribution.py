@@ -28,8 +28,7 @@ from typing import Any, Literal
 
 from assistant.answer import Answer
 from assistant.evaluation.golden import GoldenQuestion, answer_matches, supports
-from assistant.refusals import is_refusal
-from assistant.text import split_sentences
+from assistant.refusals import opens_with_refusal
 
 Stage = Literal["retrieval", "ranking", "excerpt", "generation", "checks", "error", "relevance", "support"]
 
@@ -64,10 +63,6 @@ def _drafts(answer: Answer) -> list[str]:
     return [d for d in (answer.draft, answer.second_draft) if d]
 
 
-def _refused(draft: str) -> bool:
-    return is_refusal(next(iter(split_sentences(draft)), draft))
-
-
 def attribute(q: GoldenQuestion, first_support: int | None, answer: Answer | None, error: str = "") -> Loss | None:
     """The stage that lost this question; None when it was answered right (or only retrieval was run)."""
     if error:
@@ -89,12 +84,12 @@ def attribute(q: GoldenQuestion, first_support: int | None, answer: Answer | Non
     ranks = {p.rank for p in given}
     if not any(e.rank in ranks and supports(e.text, q.evidence) for e in answer.read):
         return Loss("excerpt", f"passage(s) {', '.join(f'[{r}]' for r in sorted(ranks))} lu(s) sans la phrase de la preuve")
-    right = [d for d in _drafts(answer) if not _refused(d) and answer_matches(d, q.answer_patterns)]
+    right = [d for d in _drafts(answer) if not opens_with_refusal(d) and answer_matches(d, q.answer_patterns)]
     if not right:
         drafts = _drafts(answer)
         if not drafts:
             return Loss("generation", "brouillon vide")
-        if all(_refused(d) for d in drafts):
+        if all(opens_with_refusal(d) for d in drafts):
             return Loss("generation", "model-refusal : le modèle dit ne pas trouver")
         return Loss("generation", "brouillon faux")
     first_right = answer.draft in right
