@@ -20,6 +20,8 @@ from index.store import Store, StoredChunk
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+_LAG_RETRIES = 5  # vector searches repeated while the vector index lags a commit (see Retriever._nearest)
+_LAG_PAUSE = 0.2
 
 
 class EmptyIndexError(AnsweringError, RuntimeError):
@@ -194,12 +196,7 @@ class Retriever:
             allowed = {d.hash for s, d in snap.manifest.documents.items() if s in wanted}
         # dense: ask a few more than needed, since stale chunks of an interrupted sync are skipped
         vector = self.embedder.embed_query(query)
-        hits = self.store.query(
-            snap.manifest.collection,
-            vector,
-            min(self.candidates + 10, max(1, len(snap.chunks))),
-            sorted(allowed) if allowed is not None else None,
-        )
+        hits = self._nearest(snap, vector, allowed)
         dense = {h.id: 1.0 - float(h.distance or 0.0) for h in hits if h.doc_hash in snap.live and h.id in snap.by_id}
         keyword = self._keyword(snap, query, allowed)
         fused = fuse(dense, keyword, self.dense_weight_english if language == "en" else self.dense_weight)
@@ -225,6 +222,28 @@ class Retriever:
             for i, c in enumerate(unique, start=1)
         ]
         return Retrieval(passages, max(dense.values(), default=0.0), time.perf_counter() - started)
+
+    def _nearest(self, snap: _Snapshot, vector: Sequence[float], allowed: set[str] | None) -> list[StoredChunk]:
+        """The nearest stored chunks, asked again briefly when the vector index lags the records.
+
+        The snapshot counts the live chunks from the records; when the vector search returns fewer
+        hits than that count allows, the server has not yet put the newest vectors in its vector
+        index (a sync committed a moment ago). The query is then repeated a few times, 0.2 s apart,
+        rather than answering without the newest documents; stale chunks only make it return more.
+        """
+        eligible = len(snap.chunks) if allowed is None else sum(c.doc_hash in allowed for c in snap.chunks)
+        want = min(self.candidates + 10, max(1, eligible))
+        where = sorted(allowed) if allowed is not None else None
+        hits = self.store.query(snap.manifest.collection, vector, want, where)
+        for _ in range(_LAG_RETRIES):
+            if len(hits) >= want:
+                break
+            time.sleep(_LAG_PAUSE)
+            hits = self.store.query(snap.manifest.collection, vector, want, where)
+        else:
+            if len(hits) < want:
+                log.warning("vector index behind its records: %d of %d nearest chunks returned", len(hits), want)
+        return hits
 
     def _keyword(self, snap: _Snapshot, query: str, allowed: set[str] | None) -> dict[str, float]:
         tokens = [t for t in tokenize(query) if t in snap.vocab]

@@ -92,7 +92,8 @@ def test_a_command_line_sync_is_seen_by_the_running_chat(
             answer = Client(server.url, verbose=False).predict(QUESTION, [], api_name="/ask")
             assert client.get("document/lotus.txt").status_code == 200, "the new document can be downloaded"
         why = {k: answer.get(k) for k in ("abstention_reason", "draft", "relevance")} | {
-            "passages": [(p["source"], p["score"]) for p in answer.get("passages", [])]
+            "passages": [(p["source"], p["score"]) for p in answer.get("passages", [])],
+            "new chunks in the chat's snapshot": sum("Lotus" in c.text for c in retriever.snapshot().chunks),
         }
         assert "314" in answer["answer"] and answer["citations"][0]["source"] == "lotus.txt", why
     finally:
