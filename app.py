@@ -7,7 +7,6 @@ the settings and starts it.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -22,6 +21,7 @@ from database.imports import imported
 from index.errors import IndexingError
 from web.errors import WebError
 from web.messages import user_message
+from web.request_log import configure_logging
 from web.server import create_app, serve
 from web.ui import build_app
 
@@ -30,10 +30,25 @@ __all__ = ["build_app", "main", "user_message"]
 LOCAL = ("127.0.0.1", "localhost", "::1")
 
 
+USAGE = """Usage: python app.py   (or: make run)
+
+Serves the web chat on http://127.0.0.1:7860/. It takes no options: every setting is an
+environment variable ASSISTANT_… or a line of the .env file (ASSISTANT_HOST, ASSISTANT_PORT,
+ASSISTANT_DOCS_DIR, ASSISTANT_LOG_FORMAT=json, …); `python -m assistant settings-table` lists them.
+"""
+
+
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if sys.argv[1:]:
+        print(USAGE, file=sys.stdout if set(sys.argv[1:]) <= {"-h", "--help"} else sys.stderr)
+        raise SystemExit(0 if set(sys.argv[1:]) <= {"-h", "--help"} else 2)
     try:
         settings = Settings()
+    except ValueError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    configure_logging(settings.log_format, settings.log_level)
+    try:
         service = build_web(settings)
     except (ValueError, WebError, AnsweringError, IndexingError, DatabaseError) as exc:
         print(f"Erreur : {exc}", file=sys.stderr)

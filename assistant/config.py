@@ -148,6 +148,14 @@ class Settings(IndexSettings):
         description="Without accounts the app answers only this machine, and refuses requests passed on by a proxy. "
         "true opens it without login to whoever reaches it, as an admin: only behind a proxy that logs people in.",
     )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Log lines of the web chat: text, or json (one object per line, for a log collector). Each request "
+        "is logged once (method, path, status, duration, user), never a query string, a password or a document's text.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Least important log lines kept (INFO: one line per request; WARNING: problems only)."
+    )
     login_free_failures: int = Field(
         3, ge=1, description="Failed logins for one name from one address before each further try waits (doubling)."
     )
@@ -171,6 +179,11 @@ class Settings(IndexSettings):
         description="An evaluation warns when a figure is worse than the previous run's by more than this "
         "(on the questions both runs share).",
     )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("eval_sample_questions", mode="before")
     @classmethod

@@ -65,6 +65,8 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/favicon.ico", public=True),
     _route("GET", "/favicon.png", public=True),
     _route("GET", "/robots.txt", public=True),
+    _route("GET", "/healthz", public=True),  # process up (web.health)
+    _route("GET", "/readyz", public=True),  # database, index and model reachable; one word each
     _route("GET", r"/document/.+"),
     # the page and what it loads
     _route("GET", "/?"),

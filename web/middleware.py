@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 
 from web.access import SessionScope, body_limit, find_route, forwarded, refuse_file
 from web.errors import WebError
+from web.request_log import USER_KEY
 from web.service import WebService
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,8 @@ class SecurityMiddleware:
                 await send({"type": "websocket.close", "code": 1008})
             return
         refusal, user = await self._check(scope)
+        if user is not None:
+            scope[USER_KEY] = user  # for the request log, outside this middleware (same scope object)
         if refusal is not None:
             await self._send_with_headers(refusal, scope, receive, send)
             return

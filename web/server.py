@@ -27,8 +27,10 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from database import DatabaseError
 from web.errors import BadCredentials, LockedOut, LoginRefused
 from web.favicon import favicon_ico, favicon_png
+from web.health import Readiness
 from web.messages import DATABASE_TROUBLE
 from web.middleware import SESSION_COOKIE, SecurityMiddleware
+from web.request_log import RequestLog
 from web.service import WebService
 from web.ui import CSS, THEME, build_app
 
@@ -66,6 +68,21 @@ def add_routes(app: FastAPI, service: WebService, root_path: str) -> None:
     """Login, logout, the icon and document downloads: ours, before Gradio's routes."""
     add_login_routes(app, service, root_path.rstrip("/"))
     add_file_routes(app, service)
+    add_health_routes(app, Readiness(service))
+
+
+def add_health_routes(app: FastAPI, readiness: Readiness) -> None:
+    """``/healthz`` (the process answers) and ``/readyz`` (it can answer questions): no login, no internal detail."""
+    no_store = {"Cache-Control": "no-store"}
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return JSONResponse({"status": "ok"}, headers=no_store)
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        ready, body = await anyio.to_thread.run_sync(readiness.report)
+        return JSONResponse(body, status_code=200 if ready else 503, headers=no_store)
 
 
 def add_login_routes(app: FastAPI, service: WebService, root: str) -> None:
@@ -206,6 +223,7 @@ def create_app(service: WebService, blocks: gr.Blocks | None = None) -> FastAPI:
     # {"path": "/etc/passwd"} came back as a link to a copy. Launched, only its own uploads pass.
     demo.has_launched = True
     app.add_middleware(SecurityMiddleware, service=service, root_path=root)
+    app.add_middleware(RequestLog)  # added last: outermost, it sees every answer, refusals included
     return app
 
 
