@@ -1,5 +1,5 @@
 # Two commands for a newcomer: `make run` (web chat on the sample corpus) and `make test`.
-.PHONY: setup setup-test run sync test test-fast lint eval eval-dev bench clean
+.PHONY: setup setup-test run sync test test-fast lint eval eval-dev bench docs clean
 
 VPY := .venv/bin/python
 
@@ -34,6 +34,9 @@ bench: setup
 	$(VPY) bench/bench_index.py
 	$(VPY) bench/bench_retrieval.py
 	$(VPY) bench/bench_answer.py
+
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VPY) -m mkdocs serve
 
 clean:
 	rm -rf data eval-results test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -4,10 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VPY=.venv/bin/python
-export HF_HUB_OFFLINE=1 ANONYMIZED_TELEMETRY=False GRADIO_ANALYTICS_ENABLED=False
+export HF_HUB_OFFLINE=1 ANONYMIZED_TELEMETRY=False GRADIO_ANALYTICS_ENABLED=False NO_MKDOCS_2_WARNING=1
 out=eval-results/ci
 rm -rf "$out"; mkdir -p "$out"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+
+echo "== Documentation site: a broken link or a page left out of the navigation fails (mkdocs --strict)"
+$VPY -m mkdocs build --strict --quiet -d "$work/site"
 
 echo "== Index of the sample corpus (real embeddings)"
 $VPY -m index sync --docs documents --data "$work/data" --json > "$out/sync.json"
