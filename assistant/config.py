@@ -1,7 +1,7 @@
 """All settings of the assistant, read from ``ASSISTANT_*`` variables or ``.env``.
 
-Every field is described; the README's settings table is generated from these
-descriptions (``python -m assistant settings``).
+Every field is described; the settings page of the docs (docs/configuration.md) is generated from these
+descriptions (``python -m assistant settings-table``; tests/unit/test_docs.py checks it).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ Backend = Literal["auto", "openai", "ollama", "llamacpp", "extractive"]
 class Settings(IndexSettings):
     """Indexing settings plus retrieval, generation and web-chat settings."""
 
-    # retrieval (values chosen by measurement on the golden sets: see README)
+    # retrieval (values chosen by measurement on the golden sets: see docs/benchmarks/quality.md)
     top_k: int = Field(4, ge=1, le=20, description="Passages given to the model for one answer.")
     candidates: int = Field(30, ge=5, description="Candidates taken from each of dense and keyword search before fusion.")
     dense_weight: float = Field(
@@ -39,7 +39,7 @@ class Settings(IndexSettings):
         ge=0,
         le=1,
         description="An answer stands when the cited passages hold this IDF-weighted share of the question's focus words "
-        "(calibrated on the tuning half: see README)...",
+        "(calibrated on the tuning half: see docs/benchmarks/quality.md)...",
     )
     relevance_min_similarity: float = Field(
         0.46, ge=0, le=1, description="...or when the question and a cited passage are this close (dense cosine)."
@@ -86,7 +86,9 @@ class Settings(IndexSettings):
     llm_context: int = Field(4096, ge=1024, description="Context window of the embedded model, in tokens.")
     llm_batch: int = Field(512, ge=32, description="Prompt tokens the embedded model reads per step (llama.cpp n_batch).")
     llm_ubatch: int = Field(
-        512, ge=32, description="Prompt tokens per physical step (llama.cpp n_ubatch, at most llm_batch; measured, see README)."
+        512,
+        ge=32,
+        description="Prompt tokens per physical step (llama.cpp n_ubatch, at most llm_batch; measured: docs/benchmarks/speed.md).",
     )
     llm_flash_attention: bool = Field(False, description="llama.cpp's fused attention for the embedded model (measured).")
     llm_kv_cache_type: Literal["f16", "q8_0"] = Field(
@@ -96,7 +98,7 @@ class Settings(IndexSettings):
         600,
         ge=0,
         description="Characters of passage text sent to the model for one answer, all passages together: the "
-        "sentences that match the question and their neighbours (0: whole passages; measured, see README).",
+        "sentences that match the question and their neighbours (0: whole passages; measured: docs/benchmarks/quality.md).",
     )
     max_answer_tokens: int = Field(320, ge=16, description="Longest answer, in tokens.")
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (low: faithful answers).")
@@ -104,12 +106,12 @@ class Settings(IndexSettings):
         False,
         description="When the model's draft fails the citation checks, show the passage sentence that answers the "
         "question, quoted and checked like an answer, instead of abstaining (French questions). Off by default: on "
-        "held-out questions it answers more and abstains less (measured, see README).",
+        "held-out questions it answers more and abstains less (measured: docs/benchmarks/quality.md).",
     )
     reread_whole: bool = Field(
         False,
         description="When the draft fails the citation checks, have the model read the whole passages and write "
-        "once more (the shortening may have left out the supporting sentence; measured, see README).",
+        "once more (the shortening may have left out the supporting sentence; measured: docs/benchmarks/quality.md).",
     )
     unsupported_sentences: Literal["flag", "drop"] = Field(
         "flag", description="What to do with an answer sentence that no passage supports: flag it or drop it."

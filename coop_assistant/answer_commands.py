@@ -161,7 +161,10 @@ def parse_thresholds(items: list[str]) -> dict[str, float]:
 
 @app.command("eval")
 def evaluate(
-    questions: Annotated[Path, typer.Option("--questions", help="Jeu de questions JSON Lines (voir eval/FORMAT.md).")],
+    questions: Annotated[
+        Path,
+        typer.Option("--questions", help="Jeu de questions JSON Lines (format : docs/evaluation.md, « Writing a golden set »)."),
+    ],
     data: DataOpt = None,
     backend: BackendOpt = None,
     retrieval_only: Annotated[

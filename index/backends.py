@@ -37,7 +37,7 @@ class BackendSpec:
 
     @property
     def changes_vectors(self) -> bool:
-        """int8 moves the vectors enough to be another vector space (bf16 keeps rankings: see MODELS.md)."""
+        """int8 moves the vectors enough to be another vector space (bf16 keeps rankings: docs/benchmarks/embeddings.md)."""
         return self.int8
 
 

@@ -55,12 +55,14 @@ class IndexSettings(BaseSettings):
         "path on a bigger CPU); native: use what the CPU has.",
     )
     embedding_max_seq_length: int = Field(
-        0, ge=0, description="Longest passage in tokens; longer ones are cut. 0: measured for the chunk size (see README)."
+        0,
+        ge=0,
+        description="Longest passage in tokens; longer ones are cut. 0: measured for the chunk size (docs/benchmarks/quality.md).",
     )
     model_cache_dir: Path = Field(
         default_factory=default_cache_dir, description="Where verified models are assembled (outside the repository)."
     )
-    chunk_size: int = Field(600, ge=100, description="Target chunk length in characters (measured, see README).")
+    chunk_size: int = Field(600, ge=100, description="Target chunk length in characters (measured: docs/benchmarks/quality.md).")
     chunk_overlap: int = Field(90, ge=0, description="Characters shared by consecutive chunks.")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped and reported.")
     ocr_enabled: bool = Field(

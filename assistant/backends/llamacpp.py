@@ -128,7 +128,7 @@ class LlamaCppBackend:
                         rope_freq_base=0.0,
                         rope_freq_scale=0.0,
                         temperature=self.temperature,
-                        repeat_penalty=1.0,  # the default 1.1 hurt answers (MODELS.md)
+                        repeat_penalty=1.0,  # the default 1.1 hurt answers
                         streaming=True,
                         verbose=False,
                         # settings that ChatLlamaCpp does not name go to llama_cpp.Llama as they are

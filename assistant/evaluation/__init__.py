@@ -1,1 +1,1 @@
-"""Golden-set evaluation: reading golden sets, scoring them as eval/FORMAT.md says, the naive baseline."""
+"""Golden-set evaluation: reading golden sets, scoring them as docs/evaluation.md says, the naive baseline."""

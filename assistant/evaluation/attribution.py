@@ -15,7 +15,7 @@ An unanswerable question that got an answer is attributed to the check that let 
 answer through: ``relevance`` (every claim is in the passages, which do not answer the question:
 a near miss) or ``support`` (its first claim passed the citation check, a later one is flagged).
 
-Evidence is found as FORMAT.md says (the normalized phrase in the normalized text), in the
+Evidence is found as docs/evaluation.md says (the normalized phrase in the normalized text), in the
 passages and in the excerpts alike.
 """
 

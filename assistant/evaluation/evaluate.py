@@ -1,4 +1,4 @@
-"""Golden-set evaluation, scored exactly as ``eval/FORMAT.md`` says.
+"""Golden-set evaluation, scored exactly as ``docs/evaluation.md`` says.
 
 Writes results.json (every metric and every question's details), report.md and
 metrics.png into the output folder.
@@ -103,7 +103,7 @@ class QuestionResult:
 
 
 def score(results: Sequence[QuestionResult], with_answers: bool) -> dict[str, Any]:
-    """Compute every metric of FORMAT.md from per-question results.
+    """Compute every metric of docs/evaluation.md from per-question results.
 
     A question whose answering raised an error is not left out: it counts as a wrong
     answer, not abstained, without a citation, in the wrong language.

@@ -55,7 +55,7 @@ class GoldenSetError(AnsweringError, ValueError):
         super().__init__(
             "Jeu de questions mal formé :\n"
             + "\n".join(f"  - {p}" for p in problems)
-            + "\nCorrigez ces lignes (voir eval/FORMAT.md), ou relancez avec --keep-going pour évaluer les autres."
+            + "\nCorrigez ces lignes (format : docs/evaluation.md, « Writing a golden set »), ou relancez avec --keep-going pour évaluer les autres."
         )
 
 

@@ -1,4 +1,4 @@
-"""The golden-set format and scoring rules of eval/FORMAT.md."""
+"""The golden-set format and scoring rules of docs/evaluation.md."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The curation loop: feedback rows that keep the answer and its passages, golden questions curated from them
-(valid per FORMAT.md, evidence that matches its passage after normalisation), admins only, escaped; the background
+(valid per docs/evaluation.md, evidence that matches its passage after normalisation), admins only, escaped; the background
 evaluation through the model queue, its history, its chart and its warnings."""
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def test_answerable_curation_takes_evidence_from_the_passage_and_proposes_a_patt
     assert question.answerable and question.answer_patterns == ["135 entreprises"]
     evidence = question.evidence[0]
     assert evidence in text and "135" in evidence, "copied from the passage"
-    assert supports(text, question.evidence), "it matches the passage after FORMAT.md's normalisation"
+    assert supports(text, question.evidence), "it matches the passage after the golden format's normalisation"
     assert answer_matches("La FHAC fédère 135 entreprises françaises.", question.answer_patterns)
 
 
