@@ -5,6 +5,7 @@ The only module that imports llama.cpp (directly or through LangChain's ChatLlam
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import logging
 import os
@@ -44,6 +45,22 @@ class _Kept:
 
 
 _KEPT: dict[tuple[Any, ...], list[_Kept]] = {}
+
+
+def _unload_all() -> None:
+    """Free every loaded model at exit, while llama_cpp's module is whole (its __del__ fails noisily later)."""
+    with _LOAD_LOCK:
+        chats = list(_LOADED.values())
+        _LOADED.clear()
+        _KEPT.clear()
+    for chat in chats:
+        try:
+            chat.client.close()
+        except Exception as exc:  # exiting anyway: say it, never raise
+            log.debug("model not freed at exit: %s", exc)
+
+
+atexit.register(_unload_all)
 
 KV_CACHE_TYPES = {"f16": 1, "q8_0": 8}  # ggml type ids of llama.cpp's KV cache
 
