@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import prompts as prompts_package
 from assistant.errors import AnsweringError
 
-PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+PROMPTS_DIR = Path(prompts_package.__file__).resolve().parent  # in the checkout and in an installed package alike
 
 EXPECTED = {
     "answer_system": {"refusal_fr", "refusal_en"},

@@ -1,0 +1,1 @@
+"""The prompt templates (``*.md`` here), shipped inside the installed package; ``assistant.prompts`` reads them."""
