@@ -16,6 +16,7 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -399,27 +400,110 @@ def convert_with_libreoffice(data: bytes, suffix: str, target: str) -> bytes:
         return (Path(tmp) / f"source.{target.split(':')[0]}").read_bytes()
 
 
-def make_epub(chapters: list[tuple[str, str, str]], title: str = "Guide de la coopération hospitalière") -> bytes:
-    """chapters: (table-of-contents title, heading in the page, paragraph)."""
-    from ebooklib import epub
+EPUB_CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
+<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">
+  <rootfiles>
+    <rootfile full-path="{opf}" media-type="application/oebps-package+xml"/>
+  </rootfiles>
+</container>
+"""
 
-    book = epub.EpubBook()
-    book.set_identifier("guide-cooperation-test")
-    book.set_title(title)
-    book.set_language("fr")
-    items = []
-    for i, (toc_title, heading, paragraph) in enumerate(chapters, start=1):
-        item = epub.EpubHtml(title=toc_title, file_name=f"chap{i}.xhtml", lang="fr")
-        item.content = f"<html><body><h1>{heading}</h1><p>{paragraph}</p><p>Fin du <em>chapitre</em> {i}.</p></body></html>"
-        book.add_item(item)
-        items.append(item)
-    book.toc = [epub.Link(f"chap{i}.xhtml", c[0], f"chap{i}") for i, c in enumerate(chapters, start=1)]
-    book.add_item(epub.EpubNcx())
-    book.add_item(epub.EpubNav())
-    book.spine = ["nav", *items]
+
+def zip_epub(members: dict[str, str | bytes], opf: str | None = None) -> bytes:
+    """An EPUB archive as the specification lays it out: ``mimetype`` first and stored, then ``members`` deflated.
+
+    With ``opf``, a META-INF/container.xml naming that package file is added (before the members).
+    """
     buf = io.BytesIO()
-    epub.write_epub(buf, book)
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip")  # a ZipInfo is stored, not deflated
+        if opf is not None:
+            archive.writestr("META-INF/container.xml", EPUB_CONTAINER.format(opf=opf), zipfile.ZIP_DEFLATED)
+        for name, content in members.items():
+            archive.writestr(name, content, zipfile.ZIP_DEFLATED)
     return buf.getvalue()
+
+
+def epub_opf(title: str, items: list[tuple[str, str, str]], spine: list[str], toc: str = "ncx", version: str = "3.0") -> str:
+    """A package file: ``items`` as (id, href, media type[ properties]), ``spine`` the ids in reading order."""
+    manifest = []
+    for item_id, href, kind in items:
+        media_type, _, properties = kind.partition(" ")
+        extra = f' properties="{properties}"' if properties else ""
+        manifest.append(f'    <item id="{item_id}" href="{href}" media-type="{media_type}"{extra}/>')
+    itemrefs = "".join(f'    <itemref idref="{i}"/>\n' for i in spine)
+    toc_attribute = f' toc="{toc}"' if toc else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<package xmlns="http://www.idpf.org/2007/opf" version="{version}" unique-identifier="uid">\n'
+        '  <metadata xmlns:dc="http://purl.org/dc/elements/1.1/">\n'
+        '    <dc:identifier id="uid">urn:uuid:12345678-0000-4000-8000-000000000000</dc:identifier>\n'
+        f"    <dc:title>{escape(title)}</dc:title>\n"
+        "    <dc:language>fr</dc:language>\n"
+        "  </metadata>\n"
+        "  <manifest>\n" + "\n".join(manifest) + "\n  </manifest>\n"
+        f"  <spine{toc_attribute}>\n{itemrefs}  </spine>\n"
+        "</package>\n"
+    )
+
+
+def epub_ncx(title: str, points: list[tuple[str, str]]) -> str:
+    """EPUB 2's table of contents: ``points`` as (label, src)."""
+    nav_points = "".join(
+        f'    <navPoint id="p{i}" playOrder="{i}"><navLabel><text>{escape(label)}</text></navLabel>'
+        f'<content src="{src}"/></navPoint>\n'
+        for i, (label, src) in enumerate(points, start=1)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<!DOCTYPE ncx PUBLIC "-//NISO//DTD ncx 2005-1//EN" "http://www.daisy.org/z3986/2005/ncx-2005-1.dtd">\n'
+        '<ncx xmlns="http://www.daisy.org/z3986/2005/ncx/" version="2005-1">\n'
+        f"  <docTitle><text>{escape(title)}</text></docTitle>\n"
+        f"  <navMap>\n{nav_points}  </navMap>\n"
+        "</ncx>\n"
+    )
+
+
+def epub_nav(title: str, links: list[tuple[str, str]]) -> str:
+    """EPUB 3's navigation document: a <nav epub:type="toc"> of ``links`` as (title, href)."""
+    items = "".join(f'        <li><a href="{href}">{escape(label)}</a></li>\n' for label, href in links)
+    return xhtml(
+        f'    <nav epub:type="toc" id="toc" role="doc-toc">\n      <h2>{escape(title)}</h2>\n'
+        f"      <ol>\n{items}      </ol>\n    </nav>",
+        title,
+    )
+
+
+def xhtml(body: str, title: str = "", declaration: bool = True) -> str:
+    """An XHTML content document (``body`` is markup, written as is)."""
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html>\n' if declaration else ""
+    return (
+        f'{head}<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" lang="fr" xml:lang="fr">\n'
+        f"  <head><title>{escape(title)}</title></head>\n  <body>\n{body}\n  </body>\n</html>\n"
+    )
+
+
+def make_epub(chapters: list[tuple[str, str, str]], title: str = "Guide de la coopération hospitalière") -> bytes:
+    """chapters: (table-of-contents title, heading in the page, paragraph).
+
+    Laid out as EbookLib 0.20 wrote it (the former maker): EPUB/content.opf, an NCX and a navigation
+    document, the navigation page first in the spine.
+    """
+    files = [f"chap{i}.xhtml" for i in range(1, len(chapters) + 1)]
+    members = {
+        "EPUB/content.opf": epub_opf(
+            title,
+            [(f"chapter_{i}", f, "application/xhtml+xml") for i, f in enumerate(files)]
+            + [("ncx", "toc.ncx", "application/x-dtbncx+xml"), ("nav", "nav.xhtml", "application/xhtml+xml nav")],
+            ["nav", *(f"chapter_{i}" for i in range(len(files)))],
+        ),
+        "EPUB/toc.ncx": epub_ncx(title, [(c[0], f) for c, f in zip(chapters, files, strict=True)]),
+        "EPUB/nav.xhtml": epub_nav(title, [(c[0], f) for c, f in zip(chapters, files, strict=True)]),
+    }
+    for i, ((toc_title, heading, paragraph), file) in enumerate(zip(chapters, files, strict=True), start=1):
+        body = f"    <h1>{heading}</h1>\n    <p>{paragraph}</p>\n    <p>Fin du <em>chapitre</em> {i}.</p>"
+        members[f"EPUB/{file}"] = xhtml(body, toc_title)
+    return zip_epub(members, opf="EPUB/content.opf")
 
 
 def make_scanned_pdf(lines: list[str], dpi: int = 300) -> bytes:
