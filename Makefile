@@ -1,12 +1,15 @@
 # Two commands for a newcomer: `make run` (web chat on the sample corpus) and `make test`.
-.PHONY: setup setup-test run sync test test-fast lint eval eval-dev bench docs clean
+.PHONY: setup setup-dev setup-test run sync test test-fast lint eval eval-dev bench docs clean
 
 VPY := .venv/bin/python
 
 setup:
 	@bash scripts/setup.sh
 
-setup-test: setup
+setup-dev: setup
+	@bash scripts/setup-dev.sh
+
+setup-test: setup-dev
 	@bash scripts/setup-test.sh
 
 sync: setup
@@ -16,7 +19,7 @@ run: setup
 	$(VPY) -m index sync || test $$? -eq 1
 	$(VPY) app.py
 
-lint: setup
+lint: setup-dev
 	$(VPY) -m ruff check .
 	$(VPY) -m ruff format --check .
 	$(VPY) -m mypy
@@ -24,18 +27,18 @@ lint: setup
 test: setup-test lint
 	bash scripts/test.sh
 
-test-fast: setup
+test-fast: setup-dev
 	$(VPY) -m pytest -q tests/unit
 
 eval-dev: setup
 	$(VPY) -m assistant eval --questions ../shared/eval/dev.jsonl --out eval-results/dev
 
-bench: setup
+bench: setup-dev
 	$(VPY) bench/bench_index.py
 	$(VPY) bench/bench_retrieval.py
 	$(VPY) bench/bench_answer.py
 
-docs: setup
+docs: setup-dev
 	NO_MKDOCS_2_WARNING=1 $(VPY) -m mkdocs serve
 
 clean:

@@ -47,7 +47,7 @@ if [ ! -f "$stamp" ]; then
   fi
   $VPY -m pip install --quiet --force-reinstall --no-deps "$wheel_dir"/llama_cpp_python-*.whl
   printf '%s\n' "$flags" > .venv/llama-cmake-args.txt  # benchmarks record how llama.cpp was built
-  $VPY -m pip install --quiet -c requirements.lock -e '.[dev]'
+  $VPY -m pip install --quiet -c requirements.lock -e .  # the app only; make test adds .[dev] (scripts/setup-dev.sh)
   rm -f .venv/.setup-*; touch "$stamp"
 fi
 
