@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -203,6 +203,23 @@ class Store:
                 if wanted is None or (m or {}).get("doc_hash") in wanted:
                     out.append(_to_chunk(i, t, m))
         return out
+
+    def records(self, name: str, doc_hashes: set[str], page: int = 1000) -> Iterator[dict[str, list[Any]]]:
+        """Every record of the given documents, whole (ids, embeddings, documents, metadatas), page by page: for backups."""
+        collection = self._collection(name)
+        total = collection.count()
+        for offset in range(0, total, page):
+            try:
+                got = collection.get(include=["embeddings", "documents", "metadatas"], limit=page, offset=offset)
+            except Exception as exc:
+                raise StoreError(f"Lecture de Chroma impossible : {exc}") from exc
+            keep = [i for i, m in enumerate(got["metadatas"]) if (m or {}).get("doc_hash") in doc_hashes]
+            yield {
+                "ids": [got["ids"][i] for i in keep],
+                "embeddings": [[float(x) for x in got["embeddings"][i]] for i in keep],
+                "documents": [got["documents"][i] for i in keep],
+                "metadatas": [got["metadatas"][i] for i in keep],
+            }
 
     def query(self, name: str, embedding: Sequence[float], n: int, doc_hashes: Sequence[str] | None = None) -> list[StoredChunk]:
         """Return the n nearest chunks (cosine distance), optionally within some documents."""
