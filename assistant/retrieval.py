@@ -19,7 +19,6 @@ from index.state import IndexState
 from index.store import Store, StoredChunk
 
 log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 _LAG_RETRIES = 5  # vector searches repeated while the vector index lags a commit (see Retriever._nearest)
 _LAG_PAUSE = 0.2
 
@@ -113,6 +112,7 @@ class _Snapshot:
     def __init__(self, manifest: Manifest, chunks: list[StoredChunk]) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # set again: bm25s sets its own level when imported
         self.manifest = manifest
         self.generation = manifest.generation
         self.chunks = chunks
