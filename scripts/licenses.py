@@ -62,23 +62,29 @@ def licence(name: str) -> str:
 
 
 def runtime_closure() -> set[str]:
-    """The canonical names of every package that the project's own dependencies (pyproject.toml) bring, transitively."""
+    """The canonical names of every package that the project's own dependencies (pyproject.toml) bring, transitively.
+
+    A requirement's extras count (``uvicorn[standard]`` brings uvloop, ``psycopg[binary]`` psycopg-binary).
+    """
     seen: set[str] = set()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     todo = [Requirement(r) for r in project["dependencies"]]  # from the file: an installed copy's metadata may be stale
     while todo:
         req = todo.pop()
-        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-            continue
         name = canonicalize_name(req.name)
-        if name in seen:
+        key = f"{name}[{','.join(sorted(req.extras))}]"
+        if key in seen:
             continue
-        seen.add(name)
+        seen.add(key)
         try:
-            todo.extend(Requirement(r) for r in md.requires(name) or [])
+            wanted = [Requirement(r) for r in md.requires(name) or []]
         except md.PackageNotFoundError:
             continue
-    return seen
+        for dep in wanted:
+            extras = ["", *sorted(req.extras)]
+            if dep.marker is None or any(dep.marker.evaluate({"extra": e}) for e in extras):
+                todo.append(dep)
+    return {key.split("[", 1)[0] for key in seen}
 
 
 def locked() -> list[tuple[str, str]]:
