@@ -140,6 +140,37 @@ def holds_name(name: str, text: str, across_languages: bool = False) -> bool:
     return any(w[:1] == name[:1] and SequenceMatcher(None, name, w).ratio() >= 0.8 for w in words)
 
 
+def acronyms_of(sentence: str) -> set[str]:
+    """The sentence's acronyms of 3 to 6 capitals ("CHU", "OMS"), as ``proper_names`` gives them (folded)."""
+    words = (_ELIDED.sub("", w) for w in _WORD.findall(sentence))
+    return {_as_name(w) for w in words if 3 <= len(w) <= 6 and w.isupper() and w.isalpha()}
+
+
+@text_cache
+def _content_initials(text: str) -> str:
+    """The first letters of the text's words, stop words left out, in order; a sentence break as a space."""
+    out = []
+    for sentence in split_sentences(text) or [text]:
+        out.append(
+            "".join(
+                _as_name(w)[:1]
+                for w in (_ELIDED.sub("", w) for w in _WORD.findall(sentence))
+                if w and _as_name(w) not in stopwords()
+            )
+        )
+    return " ".join(out)
+
+
+def spelled_out(acronym: str, text: str) -> bool:
+    """The text writes the acronym out: consecutive words whose initials spell it, stop words aside.
+
+    "CHU" is "centre hospitalier universitaire", "OMS" "Organisation mondiale de la santé": a
+    passage that says it in full supports a sentence that abbreviates it. Three letters at least,
+    so that two words by chance do not pass for an acronym.
+    """
+    return len(acronym) >= 3 and acronym.lower() in _content_initials(text)
+
+
 def translated_name(name: str, text: str, similarity: Similarity | None) -> bool:
     """Across languages, a capitalized word may be a translation of one of the text's ("Mekong Health": "Mékong Santé").
 
@@ -174,10 +205,15 @@ def facts_hold(
         if not (number in given_numbers and number in numbers_in(document)):
             return False
     across = detect_language(sentence) != detect_language(passage_text)
+    acronyms = acronyms_of(sentence)
     for name in proper_names(sentence, common):
-        if holds_name(name, passage_text, across):
+        if holds_name(name, passage_text, across) or (name in acronyms and spelled_out(name, passage_text)):
             continue
-        if name in given_names and document and holds_name(name, document, across):
+        if (
+            name in given_names
+            and document
+            and (holds_name(name, document, across) or (name in acronyms and spelled_out(name, document)))
+        ):
             continue
         title = document.split("\n", 1)[0]
         if not (across and translated_name(name, f"{title}\n{passage_text}", similarity)):
@@ -325,6 +361,7 @@ def numbers_in_context(
     constraints = (numbers_in(sentence) & given & numbers_in(passage_text)) - numbers_in(title)
     located = False  # some figure of the claim was found in a passage sentence
     passage_words = set(tokenize(passage_text))
+    title_words = set(tokenize(title))
     clauses = _number_clauses(sentence, given)
     counted = counted_words(sentence)
     everything = {w for w in tokenize(sentence) if not w[0].isdigit()}
@@ -337,7 +374,8 @@ def numbers_in_context(
         located = True
         if constraints and any(_constrained(parts, i, number, constraints) for i in holders):
             constraints = set()  # one of the claim's figures carries them: "trois postes dans les années 1960"
-        in_passage = clauses.get(number, everything) & passage_words
+        # the title's words describe every passage of the document ("jumelage Hué – Rouen"): not what the figure counts
+        in_passage = (clauses.get(number, everything) & passage_words) - title_words
         if not cross_language:
             unit = counted.get(number)
             if (

@@ -24,7 +24,16 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from assistant.facts import Similarity, holds_name, lowercase_words, numbers_in, proper_names, translated_name
+from assistant.facts import (
+    Similarity,
+    acronyms_of,
+    holds_name,
+    lowercase_words,
+    numbers_in,
+    proper_names,
+    spelled_out,
+    translated_name,
+)
 from assistant.lexicon import QUESTION_FRAME_WORDS
 from assistant.retrieval import Passage
 from assistant.text import detect_language, fold, holds, tokenize
@@ -102,16 +111,24 @@ def question_entities(question: str) -> set[str]:
     return proper_names(question, common, acronyms=True) | numbers_in(question)
 
 
-def _coverage(focus: Mapping[str, float], texts: Sequence[str]) -> float:
+def _coverage(focus: Mapping[str, float], texts: Sequence[str], acronyms: set[str] | frozenset[str] = frozenset()) -> float:
+    """The share of the focus's weight held by the texts; an acronym of the question written out counts."""
     total = sum(focus.values())
     if not total:
         return 1.0  # a question of frame words only: nothing to miss
-    return sum(weight for term, weight in focus.items() if any(holds(term, t) for t in texts)) / total
+    held = sum(
+        weight
+        for term, weight in focus.items()
+        if any(holds(term, t) or (term in acronyms and spelled_out(term, t)) for t in texts)
+    )
+    return held / total
 
 
 def _entity_in(entity: str, text: str, across_languages: bool) -> bool:
     if entity[0].isdigit():
         return entity in numbers_in(text)
+    if entity.isupper() and spelled_out(entity.lower(), text):
+        return True  # "CHU" for "centre hospitalier universitaire"
     return holds_name(entity, text, across_languages) or (len(entity) > 4 and holds(entity, text))
 
 
@@ -132,9 +149,10 @@ def assess(question: str, cited: Sequence[Passage], corpus: Corpus, similarity: 
         return cross and not entity[0].isdigit() and any(translated_name(entity, p, similarity) for p in passages)
 
     missing = tuple(sorted(e for e in question_entities(question) if not found(e)))
+    acronyms = acronyms_of(question)
     return Relevance(
-        coverage=_coverage(focus, passages),
-        document_coverage=_coverage(focus, documents),
+        coverage=_coverage(focus, passages, acronyms),
+        document_coverage=_coverage(focus, documents, acronyms),
         similarity=max((p.dense for p in cited), default=0.0),
         missing=missing,
         cross_language=cross,

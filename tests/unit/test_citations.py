@@ -399,3 +399,37 @@ def test_an_invented_fact_is_told_from_a_sentence_worded_otherwise() -> None:
     assert not checked[0].supported and checked[0].invented, "a name no passage holds"
     checked, _ = cite("Oui, la France et le Vietnam envisagent de prolonger leur entente.", [accord])
     assert not checked[0].supported and not checked[0].invented, "only the wording differs: flagged, not invented"
+
+
+def test_an_acronym_is_supported_by_a_passage_that_writes_it_out() -> None:
+    from assistant.facts import spelled_out
+
+    passage = (
+        "Cette note propose un service de téléexpertise en dermatologie entre le centre hospitalier universitaire "
+        "de Bordeaux et trois hôpitaux de district du Sénégal : Kolda, Sédhiou et Ziguinchor."
+    )
+    question = "Quels hôpitaux de district travaillent avec le CHU de Bordeaux ?"
+    answer = "Les hôpitaux de district qui travaillent avec le CHU de Bordeaux sont Kolda, Sédhiou et Ziguinchor."
+    assert facts_hold(answer, passage, context=question)
+    assert spelled_out("oms", "L'Organisation mondiale de la santé a publié un rapport."), "stop words aside"
+    # what is not written out is still refused: another acronym, two letters, initials split by a sentence break
+    assert not facts_hold(answer.replace("CHU", "CHR"), passage, context=question.replace("CHU", "CHR"))
+    assert not spelled_out("ue", "une étude européenne"), "two letters are too easily met by chance"
+    assert not spelled_out("chu", "Le centre ferme. Hospitalier universitaire, il rouvre.")
+    assert not facts_hold("Le Chu de Bordeaux soigne Kolda.", "Kolda et le centre ville de Bordeaux.", context="Qui ?")
+
+
+def test_a_figure_in_a_list_needs_what_it_counts_near_it_not_the_documents_title() -> None:
+    from assistant.facts import numbers_in_context
+
+    passage = (
+        "Bilan des échanges\n• 17 soignants vietnamiens accueillis à\nRouen\n• 5 missions d'experts rouennais à Hué\n"
+        "• Taux de satisfaction : 94 %"
+    )
+    title = "Comité de pilotage du jumelage Hué – Rouen"
+    question = "Quel taux de satisfaction le bilan des échanges du jumelage Hué – Rouen affiche-t-il ?"
+    answer = "Le bilan des échanges du jumelage Hué – Rouen affiche un taux de satisfaction de 94 %."
+    assert numbers_in_context(answer, passage, question, None, title), "Hué, Rouen, jumelage: the whole document's"
+    # the figure must still sit with what it counts: 5 (missions) is not a satisfaction rate
+    wrong = "Le bilan des échanges du jumelage Hué – Rouen affiche un taux de satisfaction de 5 %."
+    assert not numbers_in_context(wrong, passage, question, None, title)

@@ -88,3 +88,13 @@ def test_an_english_name_may_be_the_translation_of_a_french_one() -> None:
     assert assess(question, [passage], corpus).missing == ("health",), "Health is not spelled like Santé"
     assert assess(question, [passage], corpus, translating).missing == (), "but it translates it"
     assert assess("How many nurses work in Chile?", [passage], corpus, translating).missing == ("chile",)
+
+
+def test_an_acronym_of_the_question_written_out_in_the_passage_is_addressed() -> None:
+    text = "Le centre hospitalier universitaire de Bordeaux travaille avec trois hôpitaux de district : Kolda et Sédhiou."
+    corpus = Corpus([("note.odt", "Note de cadrage", text), *((s, s, t) for s, ts in DOCS.items() for t in ts)])
+    passage = Passage(1, "c", "note.odt", "Note de cadrage", None, 0, len(text), text, 1.0, 0.5, 1.0)
+    r = assess("Avec quels hôpitaux de district le CHU de Bordeaux travaille-t-il ?", [passage], corpus)
+    assert r.missing == () and r.coverage == 1.0
+    other = assess("Avec quels hôpitaux de district le CHR de Bordeaux travaille-t-il ?", [passage], corpus)
+    assert other.missing == ("CHR",) and other.coverage < 1.0
