@@ -58,11 +58,13 @@ class AttemptCounter:
 
     def reserve(self, rules: Sequence[Rule]) -> float:
         """Count one attempt on every key and return 0, or return how long to wait (nothing counted)."""
-        now = self.clock()
         for attempt in range(6):  # copies inserting the first row of a key at once: one wins, the others retry
             try:
                 with self.db.write() as conn:
                     rows = {rule.key: self._row(conn, rule.key) for rule in rules}
+                    # the time is read once the rows are locked (SQLite's write lock, PostgreSQL's row locks): a
+                    # try that waited behind others is counted when it is made, its delay runs from then
+                    now = self.clock()
                     wait = max((row["locked_until"] - now for row in rows.values() if row), default=0.0)
                     if wait > 0:
                         return wait
